@@ -11,6 +11,10 @@ const INT64_MAX = 2n ** 63n - 1n;
 /** Deeper tables are refused on both sides (502 syntax-error when decoding). */
 export const MAX_TABLE_DEPTH = 64;
 
+function badInt(field: string, v: unknown, what: string): never {
+  throw new TypeError(`${field}: ${String(v)} is not a valid ${what}`);
+}
+
 function tooLong(field: string, bytes: number, max: number): never {
   throw new TypeError(`${field}: ${bytes} bytes, max ${max}`);
 }
@@ -34,18 +38,25 @@ export class Writer {
     this.buf = next;
   }
 
-  u8(v: number): void {
+  // The integer writers check their range themselves (one compare), so a
+  // bad value from the user is a TypeError naming the field, not a
+  // RangeError from deep inside Buffer.
+
+  u8(v: number, field = 'octet'): void {
+    if ((v & 0xff) !== v) badInt(field, v, 'octet 0..255');
     this.ensure(1);
     this.buf[this.pos++] = v;
   }
 
-  u16(v: number): void {
+  u16(v: number, field = 'short'): void {
+    if ((v & 0xffff) !== v) badInt(field, v, 'short 0..65535');
     this.ensure(2);
     this.buf.writeUInt16BE(v, this.pos);
     this.pos += 2;
   }
 
-  u32(v: number): void {
+  u32(v: number, field = 'long'): void {
+    if (v >>> 0 !== v) badInt(field, v, 'long 0..2^32-1');
     this.ensure(4);
     this.buf.writeUInt32BE(v, this.pos);
     this.pos += 4;

@@ -1,0 +1,68 @@
+// The codegen CLI, and the only codegen file that touches the disk.
+//   npm run codegen          regenerate generated/
+//   npm run codegen:check    fail (listing the files) if generated/ differs
+//
+// Options: --spec FILE, --extensions DIR, --out DIR (defaults: the project's).
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SpecError } from './errors.js';
+import { generate, type SpecInput } from './generate.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function option(args: string[], name: string, fallback: string): string {
+  const at = args.indexOf(name);
+  return at >= 0 && args[at + 1] ? path.resolve(args[at + 1]!) : path.join(root, fallback);
+}
+
+function input(file: string): SpecInput {
+  return { name: path.relative(root, file).split(path.sep).join('/'), text: readFileSync(file, 'utf8') };
+}
+
+function main(args: string[]): number {
+  const check = args.includes('--check');
+  const specFile = option(args, '--spec', 'spec/amqp0-9-1.xml');
+  const extDir = option(args, '--extensions', 'spec/extensions');
+  const outDir = option(args, '--out', 'generated');
+  const extensions = existsSync(extDir)
+    ? readdirSync(extDir)
+        .filter((f) => f.endsWith('.xml'))
+        .sort()
+        .map((f) => input(path.join(extDir, f)))
+    : [];
+  const files = generate({ base: input(specFile), extensions });
+  const existing = existsSync(outDir) ? readdirSync(outDir).filter((f) => f.endsWith('.ts')) : [];
+
+  if (check) {
+    const problems: string[] = [];
+    for (const [name, text] of files) {
+      const file = path.join(outDir, name);
+      if (!existsSync(file)) problems.push(`missing: ${name}`);
+      else if (readFileSync(file, 'utf8') !== text) problems.push(`differs: ${name}`);
+    }
+    for (const name of existing) if (!files.has(name)) problems.push(`stale (not generated): ${name}`);
+    if (problems.length > 0) {
+      console.error(`generated/ is out of date or hand-edited; run \`npm run codegen\`:\n  ${problems.join('\n  ')}`);
+      return 1;
+    }
+    console.log(`generated/ is current (${files.size} files).`);
+    return 0;
+  }
+
+  mkdirSync(outDir, { recursive: true });
+  for (const name of existing) if (!files.has(name)) rmSync(path.join(outDir, name));
+  for (const [name, text] of files) writeFileSync(path.join(outDir, name), text);
+  console.log(`wrote ${files.size} files to ${path.relative(process.cwd(), outDir) || '.'}`);
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof SpecError) {
+    console.error(`codegen: ${err.message}`);
+    process.exitCode = 1;
+  } else throw err;
+}
