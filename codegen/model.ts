@@ -122,16 +122,15 @@ function intAttr(value: string | undefined, file: string, what: string, max: num
 }
 
 function resolveWireType(raw: RawField, domains: ReadonlyMap<string, RawDomain>, where: string): { wireType: WireType; domain: string } {
-  let name = raw.domain ?? raw.type;
-  if (!name) throw new SpecError(raw.file, `${where}: field has neither domain nor type`);
-  const domain = name;
+  const domain = raw.domain ?? raw.type;
+  if (!domain) throw new SpecError(raw.file, `${where}: field has neither domain nor type`);
+  let name: string = domain;
   const seen = new Set<string>();
   while (!WIRE_TYPES.has(name)) {
     if (seen.has(name)) throw new SpecError(raw.file, `${where}: domain '${domain}' is defined in a cycle`);
     seen.add(name);
-    const next = domains.get(name)?.type;
+    const next: string | undefined = domains.get(name)?.type;
     if (next === undefined) throw new SpecError(raw.file, `${where}: unknown domain or wire type '${name}'`);
-    // A domain named like a wire type whose type is itself is fine (e.g. bit → bit).
     if (next === name) throw new SpecError(raw.file, `${where}: unknown wire type '${name}'`);
     name = next;
   }
