@@ -1,0 +1,46 @@
+import { defineConfig } from 'vitest/config';
+
+// Test layout:
+//   test/**/*.test.ts         run in parallel (up to VITEST_MAX_WORKERS files at once, default 2)
+//   test/**/*.serial.test.ts  change broker-wide state (memory alarm, closing
+//                             connections, ...): run afterwards, one file at a
+//                             time, with nothing else running.
+// Every file gets test/support/setup.ts, which fails a test that causes an
+// unhandled promise rejection or an uncaught exception.
+const maxWorkers = Number(process.env.VITEST_MAX_WORKERS ?? '') || 2;
+
+export default defineConfig({
+  test: {
+    environment: 'node',
+    setupFiles: ['test/support/setup.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    teardownTimeout: 10_000,
+    // Each test file runs in its own forked process.
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'parallel',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.serial.test.ts', '**/node_modules/**'],
+          maxWorkers,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'serial',
+          include: ['test/**/*.serial.test.ts'],
+          exclude: ['**/node_modules/**'],
+          fileParallelism: false,
+          maxWorkers: 1,
+          // Higher group order: starts only after every "parallel" file has finished.
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
+});
