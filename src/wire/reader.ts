@@ -12,6 +12,33 @@ import { MAX_TABLE_DEPTH, numberTypeCode } from './writer.js';
 const TWO_32 = 0x1_0000_0000;
 const SAFE_HI = 0x1fffff; // high word of Number.MAX_SAFE_INTEGER
 
+// Short strings repeat from frame to frame (consumer tags, routing keys,
+// content types), and turning bytes into a JS string costs a call into C++
+// each time. A small direct-mapped cache keyed by length and a few sampled
+// bytes returns the string decoded earlier when the bytes match, so a
+// steady stream of deliveries decodes those fields with a byte compare.
+const INTERN_MAX = 48;
+const INTERN_SLOTS = 1024;
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX);
+const internLength = new Uint8Array(INTERN_SLOTS);
+const internString: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+function intern(buf: Buffer, start: number, n: number): string {
+  const last = start + n - 1;
+  const slot = (n * 31 + buf[start]! * 7 + buf[last]! * 131 + buf[start + (n >> 1)]! * 17) & (INTERN_SLOTS - 1);
+  const base = slot * INTERN_MAX;
+  if (internLength[slot] === n) {
+    let i = 0;
+    while (i < n && internBytes[base + i] === buf[start + i]) i++;
+    if (i === n) return internString[slot]!;
+  }
+  const s = buf.toString('utf8', start, start + n);
+  for (let i = 0; i < n; i++) internBytes[base + i] = buf[start + i]!;
+  internLength[slot] = n;
+  internString[slot] = s;
+  return s;
+}
+
 export class Reader {
   buf: Buffer;
   pos: number;
@@ -78,7 +105,8 @@ export class Reader {
       throw new FrameError(`${field}: shortstr length ${n} runs past the frame end at ${this.end - start}`);
     }
     this.pos = start + n;
-    return n === 0 ? '' : this.buf.toString('utf8', start, start + n);
+    if (n === 0) return '';
+    return n <= INTERN_MAX ? intern(this.buf, start, n) : this.buf.toString('utf8', start, start + n);
   }
 
   private longstrBounds(field: string): number {
