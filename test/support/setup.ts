@@ -26,6 +26,8 @@ interface SetupState {
 
 const STATE_KEY = Symbol.for('amqp091.test.setup');
 
+const emit = process.emit.bind(process) as unknown as (event: string, ...args: unknown[]) => boolean;
+
 function installOnce(): SetupState {
   const holder = globalThis as unknown as Record<symbol, SetupState | undefined>;
   const existing = holder[STATE_KEY];
@@ -43,7 +45,7 @@ function installOnce(): SetupState {
       // user code"), so step aside while handing it over.
       process.off(event, listener);
       try {
-        process.emit(event as 'uncaughtException', error as Error, ...(rest as [NodeJS.UncaughtExceptionOrigin]));
+        emit(event, error, ...rest);
       } finally {
         process.on(event, listener);
       }

@@ -111,9 +111,11 @@ describe('tcp-proxy', () => {
 
   afterEach(async () => {
     for (const c of clients) c.destroy();
+    await sleep(10); // the test's own client sockets
     await proxy.close();
     await echo.close();
-    await sleep(10);
+    await sleep(0);
+    // close() resolved: the proxy must not hold a socket, server or timer any more.
     expect(leakedSince(baseline)).toEqual([]);
   });
 

@@ -239,7 +239,14 @@ export async function startProxy(options: StartProxyOptions): Promise<TcpProxy> 
         }
       }
       await Promise.all([serverClosed, ...closing]);
+      // A server's 'close' event comes before libuv has released its handle; let the loop go round.
+      await nextLoopTurn();
+      await nextLoopTurn();
     },
   };
   return proxy;
+}
+
+function nextLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
