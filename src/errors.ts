@@ -1,6 +1,8 @@
 // The error classes of the public API (API.md "Errors"). Every error the
 // library raises is one of these, so callers can branch on `instanceof`.
 
+import type { BasicProperties } from '../generated/index.js';
+
 /** Details of a close: the reply code and text, and which method caused it. */
 export interface CloseDetails {
   /** Reply code; 0 when the close did not come from a close method. */
@@ -100,3 +102,20 @@ export class PublishFailed extends AmqpError {
 
 /** A call that waits for a reply did not get one in time. */
 export class TimeoutError extends AmqpError {}
+
+/**
+ * The broker returned a published message (basic.return) and the channel
+ * has no returnCallback: this reaches the connection's onError.
+ */
+export class MessageReturned extends AmqpError {
+  constructor(
+    readonly replyCode: number,
+    readonly replyText: string,
+    readonly exchangeName: string,
+    readonly routingKey: string,
+    readonly body: Buffer,
+    readonly properties: BasicProperties,
+  ) {
+    super(`message returned by the broker: ${replyCode} ${replyText} (exchange '${exchangeName}', routing key '${routingKey}')`);
+  }
+}

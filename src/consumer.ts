@@ -1,0 +1,126 @@
+// Consumer: one basic.consume subscription. Deliveries are queued and
+// handed to the callback in order, at most `concurrency` callbacks at a
+// time (1 by default: the next waits for the previous promise to settle).
+// A callback that throws or rejects goes to the connection's onError.
+
+import type { Envelope } from './envelope.js';
+import type { BasicProperties } from '../generated/index.js';
+import type { Channel } from './channel.js';
+
+export type ConsumerCallback = (
+  channel: Channel,
+  body: Buffer,
+  envelope: Envelope,
+  properties: BasicProperties,
+) => void | Promise<void>;
+
+/**
+ * starting: basic.consume sent, callbacks held until its promise resolved.
+ * active: deliveries flow to the callback.
+ * cancelling: the user cancelled; late deliveries are rejected (requeued).
+ * cancelled: gone at the broker; what was already received still runs.
+ */
+export type ConsumerState = 'starting' | 'active' | 'cancelling' | 'cancelled';
+
+export interface Delivery {
+  body: Buffer;
+  envelope: Envelope;
+  properties: BasicProperties;
+}
+
+export interface ConsumerHost {
+  readonly channel: Channel;
+  report(err: unknown): void;
+}
+
+export class Consumer {
+  state: ConsumerState = 'starting';
+  /** Set once the basicConsume promise has resolved: callbacks may run. */
+  ready = false;
+  /** Callbacks running now. */
+  inFlight = 0;
+  private queue: (Delivery | undefined)[] = [];
+  private head = 0;
+  private pumping = false;
+
+  constructor(
+    readonly tag: string,
+    private readonly callback: ConsumerCallback,
+    readonly concurrency: number,
+    readonly noAck: boolean,
+    private readonly host: ConsumerHost,
+  ) {}
+
+  /** Deliveries received but not yet handed to the callback. */
+  get buffered(): number {
+    return this.queue.length - this.head;
+  }
+
+  push(d: Delivery): void {
+    this.queue.push(d);
+    this.pump();
+  }
+
+  /** The basicConsume promise has resolved: start calling back. */
+  activate(): void {
+    this.ready = true;
+    if (this.state === 'starting') this.state = 'active';
+    this.pump();
+  }
+
+  /** Take every buffered delivery out (to reject them on cancel, or drop them on close). */
+  takeBuffered(): Delivery[] {
+    const out: Delivery[] = [];
+    for (let i = this.head; i < this.queue.length; i++) out.push(this.queue[i]!);
+    this.queue = [];
+    this.head = 0;
+    return out;
+  }
+
+  /** Hand buffered deliveries to the callback while the concurrency allows. */
+  pump(): void {
+    if (this.pumping || !this.ready) return;
+    this.pumping = true;
+    try {
+      while (
+        (this.state === 'active' || this.state === 'cancelled') &&
+        this.inFlight < this.concurrency &&
+        this.head < this.queue.length
+      ) {
+        const d = this.queue[this.head]!;
+        this.queue[this.head++] = undefined;
+        if (this.head === this.queue.length) {
+          this.queue.length = 0;
+          this.head = 0;
+        }
+        this.inFlight++;
+        let r: unknown;
+        try {
+          r = this.callback(this.host.channel, d.body, d.envelope, d.properties);
+        } catch (err) {
+          this.inFlight--;
+          this.host.report(err);
+          continue;
+        }
+        if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<void>).then === 'function') {
+          (r as PromiseLike<void>).then(this.settled, this.failed);
+        } else {
+          this.inFlight--;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private readonly settled = (): void => {
+    this.inFlight--;
+    this.pump();
+  };
+
+  private readonly failed = (err: unknown): void => {
+    this.inFlight--;
+    this.host.report(err);
+    this.pump();
+  };
+}

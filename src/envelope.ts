@@ -1,0 +1,36 @@
+// What the user receives with a message (API.md "Envelope, ReturnEnvelope, Properties").
+
+import type { BasicProperties } from '../generated/index.js';
+
+/** Delivery details of a consumed message. */
+export class Envelope {
+  constructor(
+    readonly consumerTag: string,
+    readonly deliveryTag: number,
+    readonly exchangeName: string,
+    readonly routingKey: string,
+    readonly isRedeliver: boolean,
+  ) {}
+}
+
+/** Why and where the broker returned a published message (basic.return). */
+export class ReturnEnvelope {
+  constructor(
+    readonly replyCode: number,
+    readonly replyText: string,
+    readonly exchangeName: string,
+    readonly routingKey: string,
+  ) {}
+}
+
+/** What `basicGet` resolves with. */
+export interface GetResult {
+  message: Buffer;
+  properties: BasicProperties;
+  deliveryTag: number;
+  redelivered: boolean;
+  exchangeName: string;
+  routingKey: string;
+  /** Messages left in the queue. */
+  messageCount: number;
+}

@@ -1,0 +1,122 @@
+// FrameParser: cuts the byte stream from the socket into AMQP frames.
+//
+// A frame that lies wholly inside one socket chunk is handed over in place
+// (the chunk, start and end of its payload); only a frame split across
+// chunks is copied, into one buffer sized from its header after the header
+// was checked against frame-max. Nothing is allocated from an untrusted
+// length before that check, and chunks are never concatenated.
+
+import { FrameError } from '../errors.js';
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from '../../generated/index.js';
+
+/** type (1) + channel (2) + size (4). */
+export const FRAME_HEADER_SIZE = 7;
+/** Header plus frame-end octet: what a frame costs beyond its payload. */
+export const FRAME_OVERHEAD = 8;
+
+/** Receives each complete frame; its payload is `buf[start, end)`. */
+export type FrameHandler = (type: number, channel: number, buf: Buffer, start: number, end: number) => void;
+
+export class FrameParser {
+  /** Largest payload accepted: the negotiated frame-max − 8 (spec minimum until tuned). */
+  maxPayload = FRAME_MIN_SIZE - FRAME_OVERHEAD;
+  /** Set once a frame error was found: later bytes are ignored. */
+  failed = false;
+
+  private readonly head = Buffer.alloc(FRAME_HEADER_SIZE);
+  private headFill = 0;
+  /** The frame being assembled across chunks: payload + frame-end octet. */
+  private partial: Buffer | null = null;
+  private partialFill = 0;
+  private partialType = 0;
+  private partialChannel = 0;
+  private sawFirstFrame = false;
+
+  constructor(private readonly onFrame: FrameHandler) {}
+
+  /** Forget any half-read frame (after a frame error, to look for close-ok). */
+  resync(): void {
+    this.partial = null;
+    this.headFill = 0;
+  }
+
+  /** Feed one chunk from the socket. Throws `FrameError` on invalid bytes. */
+  push(chunk: Buffer): void {
+    const len = chunk.length;
+    let pos = 0;
+    while (pos < len && !this.failed) {
+      const partial = this.partial;
+      if (partial !== null) {
+        const n = Math.min(partial.length - this.partialFill, len - pos);
+        chunk.copy(partial, this.partialFill, pos, pos + n);
+        this.partialFill += n;
+        pos += n;
+        if (this.partialFill < partial.length) return;
+        this.partial = null;
+        this.deliver(this.partialType, this.partialChannel, partial, 0, partial.length - 1);
+        continue;
+      }
+      let type: number;
+      let channel: number;
+      let size: number;
+      if (this.headFill === 0 && len - pos >= FRAME_HEADER_SIZE) {
+        type = chunk[pos]!;
+        channel = chunk.readUInt16BE(pos + 1);
+        size = chunk.readUInt32BE(pos + 3);
+        this.checkHeader(type, channel, size, chunk, pos);
+        pos += FRAME_HEADER_SIZE;
+      } else {
+        const n = Math.min(FRAME_HEADER_SIZE - this.headFill, len - pos);
+        chunk.copy(this.head, this.headFill, pos, pos + n);
+        this.headFill += n;
+        pos += n;
+        if (this.headFill < FRAME_HEADER_SIZE) return;
+        this.headFill = 0;
+        const h = this.head;
+        type = h[0]!;
+        channel = h.readUInt16BE(1);
+        size = h.readUInt32BE(3);
+        this.checkHeader(type, channel, size, h, 0);
+      }
+      if (len - pos > size) {
+        // Payload and frame-end are in this chunk: hand over in place.
+        const end = pos + size;
+        pos = end + 1;
+        this.deliver(type, channel, chunk, end - size, end);
+      } else {
+        const p = Buffer.allocUnsafe(size + 1);
+        const n = len - pos;
+        chunk.copy(p, 0, pos, len);
+        pos = len;
+        this.partial = p;
+        this.partialFill = n;
+        this.partialType = type;
+        this.partialChannel = channel;
+      }
+    }
+  }
+
+  private checkHeader(type: number, channel: number, size: number, buf: Buffer, at: number): void {
+    if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
+      if (!this.sawFirstFrame && buf.toString('latin1', at, at + 4) === 'AMQP') {
+        throw new FrameError('the server answered with a protocol header: it does not speak AMQP 0-9-1');
+      }
+      throw new FrameError(`unknown frame type ${type}${this.sawFirstFrame ? '' : ': the peer does not speak AMQP 0-9-1'}`);
+    }
+    this.sawFirstFrame = true;
+    if (size > this.maxPayload) {
+      throw new FrameError(`frame of ${size} bytes on channel ${channel} exceeds frame-max ${this.maxPayload + FRAME_OVERHEAD}`);
+    }
+    if (type === FRAME_HEARTBEAT && (channel !== 0 || size !== 0)) {
+      throw new FrameError(`heartbeat frame on channel ${channel} with ${size} payload bytes`);
+    }
+  }
+
+  private deliver(type: number, channel: number, buf: Buffer, start: number, end: number): void {
+    const fe = buf[end];
+    if (fe !== FRAME_END) {
+      throw new FrameError(`frame-end octet 0x${(fe ?? 0).toString(16)} instead of 0xce (frame type ${type}, channel ${channel})`);
+    }
+    this.onFrame(type, channel, buf, start, end);
+  }
+}

@@ -1,0 +1,211 @@
+// FrameWriter: encodes outgoing frames into one pooled buffer and hands
+// them to the transport once per event-loop turn, so a burst of publishes
+// or acks costs one write. Large body slices are not copied: they go out as
+// their own chunk between the pooled ones. Bytes already handed to the
+// transport are never overwritten: after a flush, writing continues past
+// them, and a fresh slab replaces a filled one.
+
+import { Writer } from '../wire/index.js';
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../generated/index.js';
+import { encodeBasicProperties, type BasicPropertiesInit } from '../../generated/index.js';
+import { FRAME_HEADER_SIZE } from './frame-parser.js';
+
+const SLAB_SIZE = 64 * 1024;
+/** Body slices at least this long are sent as their own chunk, not copied. */
+const LARGE_BODY = 8 * 1024;
+const BASIC_CLASS = 60;
+
+/**
+ * Where the frames go. `write` returns true while the transport's buffered
+ * bytes are below its high-water mark; when it returns false the owner
+ * calls `FrameWriter.drained()` once the transport has drained.
+ */
+export type FrameSink = (chunks: Uint8Array[]) => boolean;
+
+interface Waiter {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function waiter(): Waiter {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export class FrameWriter {
+  /** The pooled buffer; generated encoders write into it between begin() and end(). */
+  readonly w = new Writer(SLAB_SIZE);
+  /** Largest payload per frame: negotiated frame-max − 8. */
+  maxPayload = 4096 - 8;
+  /** Milliseconds timestamp of the last flush (for heartbeats). */
+  lastFlush = 0;
+
+  private start = 0;
+  private chunks: Uint8Array[] = [];
+  private scheduled = false;
+  private failure: Error | null = null;
+  /** Waiters for the batch not yet flushed. */
+  private batch: Waiter | null = null;
+  /** Waiters of flushed batches held back by the transport's high-water mark. */
+  private draining: Waiter[] = [];
+
+  constructor(private readonly sink: FrameSink) {}
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Start a frame; returns the mark to pass to end() or rollback(). */
+  begin(type: number, channel: number): number {
+    const w = this.w;
+    const at = w.pos;
+    w.ensure(FRAME_HEADER_SIZE);
+    const b = w.buf;
+    b[at] = type;
+    b.writeUInt16BE(channel, at + 1);
+    w.pos = at + FRAME_HEADER_SIZE; // size is patched by end()
+    return at;
+  }
+
+  /** Finish the frame begun at `mark`: patch its size, add frame-end, schedule a flush. */
+  end(mark: number): void {
+    const w = this.w;
+    const size = w.pos - mark - FRAME_HEADER_SIZE;
+    if (size > this.maxPayload) {
+      w.pos = mark;
+      throw new TypeError(`frame payload of ${size} bytes exceeds frame-max ${this.maxPayload + 8}`);
+    }
+    w.buf.writeUInt32BE(size, mark + 3);
+    w.u8(FRAME_END);
+    this.schedule();
+  }
+
+  /** Drop everything written since `mark` (an encoder threw). */
+  rollback(mark: number): void {
+    this.w.pos = mark;
+  }
+
+  /** Begin a method frame; the caller runs the generated encoder then end(). */
+  method(channel: number): number {
+    return this.begin(FRAME_METHOD, channel);
+  }
+
+  /**
+   * Content header and body frames for `body` on `channel` (after its
+   * method frame). Throws (having written nothing of the header) when the
+   * properties cannot be encoded; the caller rolls back the method frame.
+   */
+  content(channel: number, properties: BasicPropertiesInit | undefined, body: Uint8Array): void {
+    const w = this.w;
+    const mark = this.begin(FRAME_HEADER, channel);
+    w.u16(BASIC_CLASS);
+    w.u16(0); // weight
+    w.u64(body.length, 'content body size');
+    encodeBasicProperties(w, properties);
+    this.end(mark);
+    const max = this.maxPayload;
+    const len = body.length;
+    for (let off = 0; off < len; off += max) {
+      const n = Math.min(max, len - off);
+      w.ensure(FRAME_HEADER_SIZE + 1);
+      const b = w.buf;
+      const at = w.pos;
+      b[at] = FRAME_BODY;
+      b.writeUInt16BE(channel, at + 1);
+      b.writeUInt32BE(n, at + 3);
+      w.pos = at + FRAME_HEADER_SIZE;
+      if (n >= LARGE_BODY) {
+        this.cut();
+        this.chunks.push(off === 0 && n === len ? body : body.subarray(off, off + n));
+      } else {
+        w.bytes(n === len ? body : body.subarray(off, off + n));
+      }
+      w.u8(FRAME_END);
+    }
+  }
+
+  heartbeat(): void {
+    const mark = this.begin(FRAME_HEARTBEAT, 0);
+    this.end(mark);
+  }
+
+  /**
+   * Resolves when what was written so far has been handed to the transport
+   * and its buffer is below the high-water mark. One promise per batch.
+   */
+  whenWritten(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.batch === null) this.batch = waiter();
+    return this.batch.promise;
+  }
+
+  /** Write everything now (before destroying the socket, say). */
+  flushNow(): void {
+    if (this.scheduled) this.flush();
+  }
+
+  /** The transport has drained: release batches held by the high-water mark. */
+  drained(): void {
+    const list = this.draining;
+    if (list.length === 0) return;
+    this.draining = [];
+    for (const x of list) x.resolve();
+  }
+
+  /** The connection is gone: reject every waiter, drop unsent frames, write nothing more. */
+  fail(err: Error): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.chunks = [];
+    this.start = this.w.pos = 0;
+    const list = this.draining;
+    this.draining = [];
+    if (this.batch !== null) list.push(this.batch);
+    this.batch = null;
+    for (const x of list) x.reject(err);
+  }
+
+  /** Move the pooled bytes written since the last cut into the chunk list. */
+  private cut(): void {
+    const w = this.w;
+    if (w.pos > this.start) {
+      this.chunks.push(w.buf.subarray(this.start, w.pos));
+      this.start = w.pos;
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    if (!this.scheduled) return;
+    this.scheduled = false;
+    if (this.failure !== null) return;
+    this.cut();
+    const chunks = this.chunks;
+    this.chunks = [];
+    const w = this.w;
+    if (w.pos > SLAB_SIZE / 2 || w.buf.length > SLAB_SIZE) {
+      w.buf = Buffer.allocUnsafe(SLAB_SIZE);
+      w.pos = this.start = 0;
+    }
+    const batch = this.batch;
+    this.batch = null;
+    this.lastFlush = Date.now();
+    let below = true;
+    if (chunks.length > 0) below = this.sink(chunks);
+    if (batch !== null) {
+      if (below) batch.resolve();
+      else this.draining.push(batch);
+    }
+  };
+}

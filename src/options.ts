@@ -1,0 +1,55 @@
+// Connection options (API.md "Connecting"): their types, defaults, and the
+// resolved form the protocol object works with.
+
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { FieldTable } from './wire/index.js';
+import type { AmqpProtocol } from './connection.js';
+
+export type LoginMethod = 'PLAIN' | 'AMQPLAIN' | 'EXTERNAL';
+export const LOGIN_METHODS: readonly LoginMethod[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
+
+/** Called for every connection-level error after the connection is up. */
+export type ErrorCallback = (err: Error) => void | Promise<void>;
+
+/** Options of the protocol object itself (everything but where to connect). */
+export interface ProtocolOptions {
+  login?: string;
+  password?: string;
+  virtualhost?: string;
+  loginMethod?: LoginMethod;
+  insist?: boolean;
+  onError?: ErrorCallback;
+  /** Merged over the defaults (product, version, platform, capabilities). */
+  clientProperties?: FieldTable;
+  /** Sent as the `connection_name` client property (shown by the management UI). */
+  connectionName?: string;
+  /** Highest channel id the client proposes (1..65535); 0 means no limit. */
+  channelMax?: number;
+  /** Largest frame the client proposes (>= 4096); 0 means no limit. */
+  frameMax?: number;
+  /** Heartbeat interval in seconds; 0 disables; absent accepts the server's. */
+  heartbeat?: number;
+  /** Incoming bodies larger than this end the connection (501). Default 512 MiB. */
+  maxBodySize?: number;
+}
+
+export type ProtocolFactory<P extends AmqpProtocol = AmqpProtocol> = new (options?: ProtocolOptions) => P;
+
+export interface ConnectOptions<P extends AmqpProtocol = AmqpProtocol> extends ProtocolOptions {
+  host?: string;
+  /** Default 5672, or 5671 with `ssl`. */
+  port?: number;
+  /** `true` or TLS options (client certificates, CA...): connect over TLS. */
+  ssl?: boolean | TlsConnectionOptions;
+  /** Verify the server certificate (default true). */
+  verifySsl?: boolean;
+  /** A subclass of AmqpProtocol to instantiate instead. */
+  protocolFactory?: ProtocolFactory<P>;
+  /** Milliseconds for TCP + TLS + handshake together (default 30000). */
+  connectTimeout?: number;
+}
+
+export const DEFAULT_MAX_BODY_SIZE = 512 * 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT = 30_000;
+/** RabbitMQ's default frame-max; used when both sides say "no limit". */
+export const UNLIMITED_FRAME_MAX = 131_072;

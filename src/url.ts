@@ -1,0 +1,121 @@
+// fromUrl(): RabbitMQ's AMQP URI spec (https://www.rabbitmq.com/docs/uri-spec)
+// mapped onto connect() options.
+
+import { connect, type Transport } from './connect.js';
+import type { AmqpProtocol } from './connection.js';
+import type { ConnectOptions, LoginMethod } from './options.js';
+
+function intParam(name: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new TypeError(`AMQP URI: query parameter ${name} must be a non-negative integer, got '${value}'`);
+  return Number(value);
+}
+
+function decode(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new TypeError(`AMQP URI: invalid percent-encoding in the ${what}`);
+  }
+}
+
+/** Parse an `amqp://` or `amqps://` URI into connect() options. Throws `TypeError` when invalid. */
+export function parseUrl(url: string): ConnectOptions {
+  if (typeof url !== 'string') throw new TypeError('AMQP URI must be a string');
+  const m = /^(amqps?):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(url);
+  if (m === null) throw new TypeError(`not an amqp:// or amqps:// URI: '${url}'`);
+  const scheme = m[1]!.toLowerCase();
+  const authority = m[2]!;
+  const path = m[3];
+  const query = m[4];
+  const o: ConnectOptions = {};
+  if (scheme === 'amqps') o.ssl = true;
+
+  let hostPort = authority;
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = authority.slice(0, at);
+    hostPort = authority.slice(at + 1);
+    const colon = userinfo.indexOf(':');
+    const user = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
+    if (user !== '') o.login = decode(user, 'username');
+    if (colon >= 0) o.password = decode(userinfo.slice(colon + 1), 'password');
+  }
+  let host = hostPort;
+  let port: string | undefined;
+  if (hostPort.startsWith('[')) {
+    const close = hostPort.indexOf(']');
+    if (close < 0) throw new TypeError(`AMQP URI: unterminated IPv6 address in '${url}'`);
+    host = hostPort.slice(1, close);
+    const rest = hostPort.slice(close + 1);
+    if (rest.startsWith(':')) port = rest.slice(1);
+    else if (rest !== '') throw new TypeError(`AMQP URI: unexpected '${rest}' after the host`);
+  } else {
+    const colon = hostPort.lastIndexOf(':');
+    if (colon >= 0) {
+      host = hostPort.slice(0, colon);
+      port = hostPort.slice(colon + 1);
+    }
+  }
+  if (host !== '') o.host = decode(host, 'host');
+  if (port !== undefined && port !== '') {
+    const p = intParam('port', port);
+    if (p < 1 || p > 65535) throw new TypeError(`AMQP URI: port ${p} out of range`);
+    o.port = p;
+  }
+
+  // Absent or empty path: vhost '/'. One segment, percent-decoded ('%2F' is '/').
+  if (path !== undefined && path.length > 1) {
+    const segment = path.slice(1);
+    if (segment.includes('/')) throw new TypeError(`AMQP URI: the vhost must be one path segment (encode '/' as %2F): '${path}'`);
+    o.virtualhost = decode(segment, 'vhost');
+  } else {
+    o.virtualhost = '/';
+  }
+
+  if (query !== undefined && query.length > 1) {
+    for (const pair of query.slice(1).split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const key = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'query');
+      const value = decode(eq >= 0 ? pair.slice(eq + 1).replace(/\+/g, ' ') : '', 'query');
+      switch (key) {
+        case 'heartbeat':
+          o.heartbeat = intParam(key, value);
+          break;
+        case 'channel_max':
+          o.channelMax = intParam(key, value);
+          break;
+        case 'frame_max':
+          o.frameMax = intParam(key, value);
+          break;
+        case 'connection_timeout':
+          o.connectTimeout = intParam(key, value);
+          break;
+        case 'auth_mechanism': {
+          const mech = value.toUpperCase();
+          if (mech !== 'PLAIN' && mech !== 'AMQPLAIN' && mech !== 'EXTERNAL') {
+            throw new TypeError(`AMQP URI: unsupported auth_mechanism '${value}'`);
+          }
+          o.loginMethod = mech as LoginMethod;
+          break;
+        }
+        default:
+          break; // other parameters (TLS files, locale...) are not used here
+      }
+    }
+  }
+  return o;
+}
+
+/** Connect using an AMQP URI; `options` override what the URI says. */
+export async function fromUrl<P extends AmqpProtocol = AmqpProtocol>(
+  url: string,
+  options: ConnectOptions<P> = {},
+): Promise<[Transport, P]> {
+  const fromUri = parseUrl(url) as ConnectOptions<P>;
+  const merged: ConnectOptions<P> = { ...fromUri };
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+  }
+  return connect(merged);
+}
