@@ -1,0 +1,262 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AmqpClosedConnection, ChannelClosed, TimeoutError, connect } from '../../src/index.js';
+import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, uniqueName, type Session } from './helpers.js';
+
+describe('channel: queues and exchanges', () => {
+  let s: Session;
+  let proxy: TcpProxy | undefined;
+  afterEach(async () => {
+    await s?.close();
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  it('declares, binds, purges, unbinds and deletes a queue with the broker\'s counts', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const q = uniqueName('q');
+    const ex = uniqueName('ex');
+    const declared = await ch.queueDeclare(q, { autoDelete: true, arguments: { 'x-max-length': 100 } });
+    expect(declared).toEqual({ queue: q, messageCount: 0, consumerCount: 0 });
+    await ch.exchangeDeclare(ex, 'direct');
+    await ch.queueBind(q, ex, 'rk');
+    await ch.confirmSelect(); // so the counts below see every publish
+    await Promise.all([ch.publish('a', ex, 'rk'), ch.publish('b', ex, 'rk'), ch.publish('c', ex, 'other')]);
+    const again = await ch.queueDeclare(q, { passive: true });
+    expect(again.messageCount).toBe(2);
+    expect(await ch.queuePurge(q)).toEqual({ messageCount: 2 });
+    await ch.queueUnbind(q, ex, 'rk');
+    await ch.publish('d', ex, 'rk');
+    await ch.publish('e', '', q);
+    expect((await ch.queueDeclare(q, { passive: true })).messageCount).toBe(1);
+    expect(await ch.queueDelete(q)).toEqual({ messageCount: 1 });
+    await ch.exchangeDelete(ex);
+    const err = await rejectionOf(ch.exchangeDeclare(ex, 'direct', { passive: true }));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(404);
+  });
+
+  it('server-named queues, exclusive queues and the default type', async () => {
+    s = await openSession();
+    const { queue } = await s.channel.queueDeclare('', { exclusive: true });
+    expect(queue).toMatch(/^amq\.gen-/);
+    const ex = uniqueName('ex');
+    await s.channel.exchangeDeclare(ex); // direct by default
+    await s.channel.exchangeDeclare(ex, 'direct', { passive: true });
+    const err = await rejectionOf(s.channel.exchangeDeclare(ex, 'fanout'));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(406);
+    const ch2 = await s.protocol.channel();
+    await ch2.exchangeDelete(ex);
+  });
+
+  it('exchange-to-exchange bindings route, and unbinding stops them', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const src = uniqueName('src');
+    const dst = uniqueName('dst');
+    await ch.exchangeDeclare(src, 'topic');
+    await ch.exchangeDeclare(dst, 'fanout');
+    await ch.confirmSelect();
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    await ch.queueBind(queue, dst, '');
+    await ch.exchangeBind(dst, src, 'a.*');
+    await ch.publish('1', src, 'a.b');
+    await ch.publish('2', src, 'x.y');
+    await ch.exchangeUnbind(dst, src, 'a.*');
+    await ch.publish('3', src, 'a.b');
+    const got = await ch.basicGet(queue, { noAck: true });
+    expect(got.message.toString()).toBe('1');
+    expect((await ch.queueDeclare(queue, { passive: true })).messageCount).toBe(0);
+    await ch.exchangeDelete(dst);
+    await ch.exchangeDelete(src);
+  });
+
+  it('internal exchanges refuse direct publishes with 403', async () => {
+    s = await openSession();
+    const ex = uniqueName('internal');
+    await s.channel.exchangeDeclare(ex, 'fanout', { internal: true, autoDelete: true });
+    await s.channel.confirmSelect();
+    const err = await rejectionOf(s.channel.publish('x', ex, ''));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(403);
+    const ch2 = await s.protocol.channel();
+    await ch2.exchangeDelete(ex);
+  });
+
+  it('noWait calls resolve once written and take effect', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const q = uniqueName('nowait');
+    const ex = uniqueName('nowait-ex');
+    expect(await ch.queueDeclare(q, { noWait: true, autoDelete: true })).toEqual({ queue: q, messageCount: 0, consumerCount: 0 });
+    await ch.exchangeDeclare(ex, 'fanout', { noWait: true });
+    await ch.queueBind(q, ex, '', { noWait: true });
+    await ch.confirmSelect({ noWait: true });
+    await ch.publish('m', ex, '');
+    expect((await ch.queueDeclare(q, { passive: true })).messageCount).toBe(1);
+    await ch.queuePurge(q, { noWait: true });
+    await ch.exchangeDelete(ex, { noWait: true });
+    await ch.queueDelete(q, { noWait: true });
+    const err = await rejectionOf(ch.queueDeclare(q, { passive: true }));
+    expect((err as ChannelClosed).code).toBe(404);
+  });
+
+  it('ifUnused / ifEmpty deletes fail with 406 PRECONDITION_FAILED', async () => {
+    s = await openSession();
+    const q = uniqueName('ifempty');
+    await s.channel.queueDeclare(q, { autoDelete: false });
+    await s.channel.publish('x', '', q);
+    const err = await rejectionOf(s.channel.queueDelete(q, { ifEmpty: true }));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(406);
+    expect((err as ChannelClosed).classId).toBe(50);
+    expect((err as ChannelClosed).methodId).toBe(40);
+    const ch2 = await s.protocol.channel();
+    expect(await ch2.queueDelete(q)).toEqual({ messageCount: 1 });
+  });
+});
+
+describe('channel: errors', () => {
+  let s: Session;
+  let proxy: TcpProxy | undefined;
+  afterEach(async () => {
+    await s?.close();
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  it('404 rejects the call and every other pending call on the channel; later calls reject ChannelClosed', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const first = ch.queueDeclare(uniqueName('missing'), { passive: true });
+    const second = ch.queueDeclare('', { exclusive: true });
+    const [e1, e2] = await Promise.all([rejectionOf(first), rejectionOf(second)]);
+    expect(e1).toBeInstanceOf(ChannelClosed);
+    expect((e1 as ChannelClosed).code).toBe(404);
+    expect((e1 as ChannelClosed).replyText).toMatch(/NOT_FOUND/);
+    expect((e1 as ChannelClosed).classId).toBe(50);
+    expect((e1 as ChannelClosed).methodId).toBe(10);
+    expect(e2).toBe(e1);
+    expect(ch.isOpen).toBe(false);
+    const later = await rejectionOf(ch.queueDeclare(''));
+    expect(later).toBeInstanceOf(ChannelClosed);
+    expect(() => ch.basicClientAck(1)).toThrow(ChannelClosed);
+    expect(s.errors).toEqual([]);
+    expect(s.protocol.state).toBe('open');
+  });
+
+  it('405 RESOURCE_LOCKED for another connection\'s exclusive queue', async () => {
+    s = await openSession();
+    const { queue } = await s.channel.queueDeclare(uniqueName('exclusive'), { exclusive: true });
+    const other = await openSession();
+    try {
+      const err = await rejectionOf(other.channel.queueDeclare(queue, { passive: false, exclusive: false }));
+      expect(err).toBeInstanceOf(ChannelClosed);
+      expect((err as ChannelClosed).code).toBe(405);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('403 ACCESS_REFUSED for a queue named amq.*', async () => {
+    s = await openSession();
+    const err = await rejectionOf(s.channel.queueDeclare(`amq.${uniqueName('x')}`));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(403);
+  });
+
+  it('406 PRECONDITION_FAILED when redeclaring with other arguments', async () => {
+    s = await openSession();
+    const q = uniqueName('redeclare');
+    await s.channel.queueDeclare(q, { autoDelete: true, arguments: { 'x-max-length': 5 } });
+    const err = await rejectionOf(s.channel.queueDeclare(q, { autoDelete: true, arguments: { 'x-max-length': 6 } }));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(406);
+  });
+
+  it('a hard error (prefetchSize, 540) rejects pending calls on every channel with AmqpClosedConnection and reaches onError once', async () => {
+    s = await openSession();
+    const other = await s.protocol.channel();
+    const err = await rejectionOf(s.channel.basicQos({ prefetchSize: 1000 }));
+    expect(err).toBeInstanceOf(AmqpClosedConnection);
+    expect(err).not.toBeInstanceOf(ChannelClosed);
+    expect((err as AmqpClosedConnection).code).toBe(540);
+    expect((err as AmqpClosedConnection).classId).toBe(60);
+    expect((err as AmqpClosedConnection).methodId).toBe(10);
+    expect(s.protocol.state).toBe('closed');
+    const later = await rejectionOf(other.queueDeclare(''));
+    expect(later).toBe(err);
+    expect(s.errors).toEqual([err]);
+  });
+
+  it('immediate publish is sent as asked: the broker ends the connection with 540', async () => {
+    s = await openSession();
+    const other = await s.protocol.channel();
+    const pending = other.queueDeclare(uniqueName('never'), { passive: true }).catch((e: unknown) => e);
+    await s.channel.publish('x', '', 'nowhere', {}, { immediate: true }).catch(() => undefined);
+    await s.protocol.waitClosed(5000);
+    const err = s.protocol.closeError;
+    expect(err).toBeInstanceOf(AmqpClosedConnection);
+    expect(err?.code).toBe(540);
+    const e2 = await pending;
+    expect(e2 === err || (e2 as ChannelClosed).code === 404).toBe(true);
+    expect(s.errors).toEqual([err]);
+  });
+
+  it('basicQos with a prefetch count, per channel and global, and flow(true)', async () => {
+    s = await openSession();
+    await s.channel.basicQos({ prefetchCount: 10 });
+    await s.channel.basicQos({ prefetchCount: 5, connectionGlobal: true });
+    await s.channel.flow(true);
+    expect(s.channel.isOpen).toBe(true);
+  });
+
+  it('times out calls with TimeoutError when the broker does not answer; close() still resolves', async () => {
+    proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
+    const errors: Error[] = [];
+    const [t, p] = await connect({ host: proxy.host, port: proxy.port, onError: (e) => void errors.push(e) });
+    const ch = await p.channel();
+    proxy.pause();
+    const err = await rejectionOf(ch.queueDeclare('', { exclusive: true, timeout: 150 }));
+    expect(err).toBeInstanceOf(TimeoutError);
+    await expect(p.channel({ timeout: 100 })).rejects.toBeInstanceOf(TimeoutError);
+    const t0 = Date.now();
+    await ch.close(0, 'bye', { timeout: 100 });
+    expect(ch.isOpen).toBe(false);
+    await p.close({ timeout: 150 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(p.state).toBe('closed');
+    expect(errors).toEqual([]);
+    t.close();
+  });
+
+  it('a late reply to a timed-out call is not taken for the next call\'s', async () => {
+    proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
+    const [t, p] = await connect({ host: proxy.host, port: proxy.port });
+    const ch = await p.channel();
+    proxy.pause();
+    const q1 = uniqueName('late1');
+    const timedOut = rejectionOf(ch.queueDeclare(q1, { exclusive: true, timeout: 100 }));
+    expect(await timedOut).toBeInstanceOf(TimeoutError);
+    const q2 = uniqueName('late2');
+    const next = ch.queueDeclare(q2, { exclusive: true });
+    proxy.resume();
+    expect((await next).queue).toBe(q2);
+    await p.close();
+    t.close();
+  });
+
+  it('channel close from the client: isOpen false, close-ok awaited, calls then reject ChannelClosed', async () => {
+    s = await openSession();
+    const ch = await s.protocol.channel();
+    expect(ch.isOpen).toBe(true);
+    await ch.close();
+    expect(ch.isOpen).toBe(false);
+    await ch.close(); // again: fine
+    expect(await rejectionOf(ch.queueDeclare(''))).toBeInstanceOf(ChannelClosed);
+    expect(() => ch.basicRecoverAsync()).toThrow(ChannelClosed);
+    await expect(ch.publish('x', '', 'y')).rejects.toBeInstanceOf(ChannelClosed);
+  });
+});
