@@ -11,7 +11,7 @@ export const WIRE_TYPES: unique symbol = Symbol('amqp091.wireTypes');
 export function rememberWireType(target: object, key: string | number, code: number): void {
   let memo = (target as { [WIRE_TYPES]?: WireTypeMemo })[WIRE_TYPES];
   if (memo === undefined) {
-    memo = {};
+    memo = Object.create(null) as WireTypeMemo; // no prototype: a "__proto__" key must be an ordinary entry
     Object.defineProperty(target, WIRE_TYPES, { value: memo, enumerable: false });
   }
   memo[key] = code;
