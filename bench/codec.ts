@@ -1,0 +1,318 @@
+// `npm run bench:codec` — codec throughput, ours vs amqplib's (issue 2).
+//
+// What a client does per message, without the socket:
+//   encode  basic.publish method frame + content header frame + one body frame
+//           (16 B and 4 KiB bodies) into bytes ready for socket.write
+//   decode  basic.deliver method frame + header frame + body frame from one
+//           received chunk: frame headers, method, properties, body slice
+//
+// ours:    one reused Writer (as src/framing's FrameWriter does), frame headers
+//          written by hand, encodeBasicPublish + encodeBasicProperties + body
+//          copy; decoding with one reused Reader, decodeMethod and
+//          decodeBasicProperties.
+// amqplib: exactly what Connection#sendMessage does (defs.encodeMethod,
+//          defs.encodeProperties, frame.makeBodyFrame, one allocUnsafe chunk
+//          below its 2 KiB threshold, else separate chunks); decoding with
+//          frame.parseFrame + frame.decodeFrame (defs.decode inside), as
+//          Connection#recvFrame does.
+//
+// Rounds are interleaved (5 rounds, alternating which codec goes first);
+// each cell reports the median of the rounds. Frames/s counts the three
+// frames of a message.
+import { performance } from 'node:perf_hooks';
+import {
+  BASIC_DELIVER,
+  decodeBasicProperties,
+  decodeMethod,
+  encodeBasicDeliver,
+  encodeBasicProperties,
+  encodeBasicPublish,
+  FRAME_BODY,
+  FRAME_END,
+  FRAME_HEADER,
+  FRAME_METHOD,
+  type BasicPropertiesInit,
+  type BasicPublish,
+} from '../generated/index.js';
+import { Reader, Writer } from '../src/wire/index.js';
+import { defs, frame as amqFrame, type AmqplibFields } from '../test/codec/support/amqplib.js';
+
+const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
+const CELL_MS = Number(process.env['CELL_MS'] ?? 400);
+const CHANNEL = 1;
+const FRAME_MAX = 131072;
+
+// ---- the message -------------------------------------------------------
+
+const publishArgs: BasicPublish = { exchange: 'amq.topic', routingKey: 'orders.eu.created', mandatory: false, immediate: false };
+const nowSecs = 1_700_000_000;
+const oursProps: BasicPropertiesInit = {
+  contentType: 'application/json',
+  deliveryMode: 2,
+  headers: { 'x-trace-id': 'a3f1c9e0', attempt: 1 },
+  messageId: 'msg-000042',
+  timestamp: new Date(nowSecs * 1000),
+  appId: 'bench',
+};
+const amqProps: AmqplibFields = {
+  contentType: 'application/json',
+  deliveryMode: 2,
+  headers: { 'x-trace-id': 'a3f1c9e0', attempt: 1 },
+  messageId: 'msg-000042',
+  timestamp: nowSecs,
+  appId: 'bench',
+};
+const amqPublish: AmqplibFields = { ticket: 0, exchange: 'amq.topic', routingKey: 'orders.eu.created', mandatory: false, immediate: false };
+
+const BODIES = { '16 B': Buffer.alloc(16, 0x61), '4 KiB': Buffer.alloc(4096, 0x62) } as const;
+type Size = keyof typeof BODIES;
+
+// ---- ours --------------------------------------------------------------
+
+const w = new Writer(64 * 1024);
+
+/** Start a frame at the writer's position; returns where it starts. */
+function beginFrame(type: number): number {
+  const at = w.pos;
+  w.ensure(7);
+  const b = w.buf;
+  b[at] = type;
+  b.writeUInt16BE(CHANNEL, at + 1);
+  w.pos = at + 7;
+  return at;
+}
+
+function endFrame(at: number): void {
+  w.ensure(1);
+  w.buf.writeUInt32BE(w.pos - at - 7, at + 3);
+  w.buf[w.pos++] = FRAME_END;
+}
+
+function oursEncode(body: Buffer): Buffer {
+  w.pos = 0; // the bytes of the previous message were "written to the socket"
+  let at = beginFrame(FRAME_METHOD);
+  encodeBasicPublish(w, publishArgs);
+  endFrame(at);
+  at = beginFrame(FRAME_HEADER);
+  w.u16(60);
+  w.u16(0);
+  w.u64(body.length, 'body-size');
+  encodeBasicProperties(w, oursProps);
+  endFrame(at);
+  at = beginFrame(FRAME_BODY);
+  w.bytes(body);
+  endFrame(at);
+  return w.buf.subarray(0, w.pos);
+}
+
+const r = new Reader();
+
+interface Delivery {
+  args: unknown;
+  props: unknown;
+  body: Buffer;
+}
+
+function oursDecode(chunk: Buffer): Delivery {
+  // method frame
+  let p = 0;
+  let size = chunk.readUInt32BE(p + 3);
+  let end = p + 7 + size;
+  if (chunk[p] !== FRAME_METHOD || chunk[end] !== FRAME_END) throw new Error('bad method frame');
+  const m = decodeMethod(r.reset(chunk, p + 7, end));
+  // header frame
+  p = end + 1;
+  size = chunk.readUInt32BE(p + 3);
+  end = p + 7 + size;
+  if (chunk[p] !== FRAME_HEADER || chunk[end] !== FRAME_END) throw new Error('bad header frame');
+  r.reset(chunk, p + 7, end);
+  r.u16('class-id');
+  r.u16('weight');
+  const bodySize = r.u64('body-size');
+  const props = decodeBasicProperties(r);
+  // body frame
+  p = end + 1;
+  size = chunk.readUInt32BE(p + 3);
+  end = p + 7 + size;
+  if (chunk[p] !== FRAME_BODY || chunk[end] !== FRAME_END || size !== bodySize) throw new Error('bad body frame');
+  return { args: m.args, props, body: chunk.subarray(p + 7, end) };
+}
+
+// ---- amqplib -----------------------------------------------------------
+
+const SINGLE_CHUNK_THRESHOLD = 2048; // amqplib/lib/connection.js
+const FRAME_OVERHEAD = 8;
+
+/** Connection#sendMessage without the stream write: returns the chunks it would write. */
+function amqplibEncode(body: Buffer): Buffer[] {
+  const mframe = defs.encodeMethod(BASIC_PUBLISH_ID, CHANNEL, amqPublish);
+  const pframe = defs.encodeProperties(60, CHANNEL, body.length, amqProps);
+  const methodHeaderLen = mframe.length + pframe.length;
+  const bodyLen = body.length > 0 ? body.length + FRAME_OVERHEAD : 0;
+  const allLen = methodHeaderLen + bodyLen;
+  if (allLen < SINGLE_CHUNK_THRESHOLD) {
+    const all = Buffer.allocUnsafe(allLen);
+    let offset = mframe.copy(all, 0);
+    offset += pframe.copy(all, offset);
+    if (bodyLen > 0) amqFrame.makeBodyFrame(CHANNEL, body).copy(all, offset);
+    return [all];
+  }
+  const both = Buffer.allocUnsafe(methodHeaderLen);
+  pframe.copy(both, mframe.copy(both, 0));
+  // Connection#sendContent: one body frame per frame-max − 8 bytes
+  const out = [both];
+  const maxBody = FRAME_MAX - FRAME_OVERHEAD;
+  for (let offset = 0; offset < body.length; offset += maxBody) {
+    const e = offset + maxBody;
+    out.push(amqFrame.makeBodyFrame(CHANNEL, e > body.length ? body.subarray(offset) : body.subarray(offset, e)));
+  }
+  return out;
+}
+const BASIC_PUBLISH_ID = (60 << 16) | 40;
+
+/** Connection#recvFrame over one chunk holding the three frames. */
+function amqplibDecode(chunk: Buffer): Delivery {
+  let rest = chunk;
+  const next = (): ReturnType<typeof amqFrame.decodeFrame> => {
+    const f = amqFrame.parseFrame(rest, FRAME_MAX);
+    if (!f) throw new Error('short chunk');
+    rest = f.rest;
+    return amqFrame.decodeFrame(f);
+  };
+  const m = next();
+  const h = next();
+  const b = next();
+  if (m.id !== BASIC_DELIVER || h.size !== b.content?.length) throw new Error('bad delivery');
+  return { args: m.fields, props: h.fields, body: b.content! };
+}
+
+// ---- inputs for decoding: one received chunk per size ----------------
+
+function deliverChunk(body: Buffer): Buffer {
+  w.pos = 0;
+  let at = beginFrame(FRAME_METHOD);
+  encodeBasicDeliver(w, { consumerTag: 'amq.ctag-Xy3kQ9vW0pLm', deliveryTag: 123456, redelivered: false, exchange: 'amq.topic', routingKey: 'orders.eu.created' });
+  endFrame(at);
+  at = beginFrame(FRAME_HEADER);
+  w.u16(60);
+  w.u16(0);
+  w.u64(body.length, 'body-size');
+  encodeBasicProperties(w, oursProps);
+  endFrame(at);
+  at = beginFrame(FRAME_BODY);
+  w.bytes(body);
+  endFrame(at);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+const CHUNKS: Record<Size, Buffer> = { '16 B': deliverChunk(BODIES['16 B']), '4 KiB': deliverChunk(BODIES['4 KiB']) };
+
+// ---- sanity: both sides produce / read the same thing ----------------
+
+function check(): void {
+  for (const size of Object.keys(BODIES) as Size[]) {
+    const ours = Buffer.from(oursEncode(BODIES[size]));
+    const theirs = Buffer.concat(amqplibEncode(BODIES[size]));
+    if (!ours.equals(theirs)) throw new Error(`encode ${size}: ours and amqplib's bytes differ`);
+    const a = oursDecode(CHUNKS[size]);
+    const b = amqplibDecode(CHUNKS[size]);
+    if (!a.body.equals(b.body)) throw new Error(`decode ${size}: bodies differ`);
+  }
+}
+
+// ---- timing --------------------------------------------------------------
+
+let sink = 0;
+
+type Op = () => void;
+
+const OPS: Record<string, Record<'ours' | 'amqplib', Record<Size, Op>>> = {
+  'encode publish+header+body': {
+    ours: { '16 B': () => void (sink += oursEncode(BODIES['16 B']).length), '4 KiB': () => void (sink += oursEncode(BODIES['4 KiB']).length) },
+    amqplib: {
+      '16 B': () => void (sink += amqplibEncode(BODIES['16 B']).length),
+      '4 KiB': () => void (sink += amqplibEncode(BODIES['4 KiB']).length),
+    },
+  },
+  'decode deliver+header+body': {
+    ours: { '16 B': () => void (sink += oursDecode(CHUNKS['16 B']).body.length), '4 KiB': () => void (sink += oursDecode(CHUNKS['4 KiB']).body.length) },
+    amqplib: {
+      '16 B': () => void (sink += amqplibDecode(CHUNKS['16 B']).body.length),
+      '4 KiB': () => void (sink += amqplibDecode(CHUNKS['4 KiB']).body.length),
+    },
+  },
+};
+
+/** Messages per second over about `ms` milliseconds. */
+function measure(op: Op, ms: number): number {
+  const budget = BigInt(Math.round(ms * 1e6));
+  const start = process.hrtime.bigint();
+  let n = 0;
+  let elapsed = 0n;
+  do {
+    for (let i = 0; i < 2000; i++) op();
+    n += 2000;
+    elapsed = process.hrtime.bigint() - start;
+  } while (elapsed < budget);
+  return n / (Number(elapsed) / 1e9);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+function fmt(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(0);
+}
+
+function main(): void {
+  check();
+  const t0 = performance.now();
+  // Warm-up: let both codecs get optimised before anything is timed.
+  for (const kind of Object.keys(OPS)) {
+    for (const codec of ['ours', 'amqplib'] as const) {
+      for (const size of Object.keys(BODIES) as Size[]) measure(OPS[kind]![codec][size], 300);
+    }
+  }
+
+  const results = new Map<string, number[]>();
+  const key = (kind: string, codec: string, size: string): string => `${kind}|${codec}|${size}`;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['ours', 'amqplib'] as const) : (['amqplib', 'ours'] as const);
+    for (const kind of Object.keys(OPS)) {
+      for (const size of Object.keys(BODIES) as Size[]) {
+        for (const codec of order) {
+          const k = key(kind, codec, size);
+          const list = results.get(k) ?? [];
+          list.push(measure(OPS[kind]![codec][size], CELL_MS));
+          results.set(k, list);
+        }
+      }
+    }
+  }
+
+  const rows: string[][] = [['operation', 'body', 'ours msg/s', 'ours frames/s', 'amqplib msg/s', 'amqplib frames/s', 'ours / amqplib']];
+  const ratios: number[] = [];
+  for (const kind of Object.keys(OPS)) {
+    for (const size of Object.keys(BODIES) as Size[]) {
+      const ours = median(results.get(key(kind, 'ours', size))!);
+      const theirs = median(results.get(key(kind, 'amqplib', size))!);
+      ratios.push(ours / theirs);
+      rows.push([kind, size, fmt(ours), fmt(ours * 3), fmt(theirs), fmt(theirs * 3), `${(ours / theirs).toFixed(2)}×`]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => `| ${r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(`\nCodec benchmark: ${ROUNDS} interleaved rounds × ${CELL_MS} ms per cell, median of rounds (node ${process.version})\n`);
+  console.log(line(rows[0]!));
+  console.log(`|${widths.map((wd, i) => (i < 2 ? ':' + '-'.repeat(wd + 1) : '-'.repeat(wd + 1) + ':')).join('|')}|`);
+  for (const r of rows.slice(1)) console.log(line(r));
+  const worst = Math.min(...ratios);
+  console.log(`\ngoal: ours ≥ 2× amqplib everywhere — ${worst >= 2 ? 'met' : 'NOT met'} (lowest ratio ${worst.toFixed(2)}×)`);
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s; checksum ${sink % 997})`);
+}
+
+main();
