@@ -160,7 +160,7 @@ function amqplibEncode(body: Buffer): Buffer[] {
   const both = Buffer.allocUnsafe(methodHeaderLen);
   pframe.copy(both, mframe.copy(both, 0));
   // Connection#sendContent: one body frame per frame-max − 8 bytes
-  const out = [both];
+  const out: Buffer[] = [both];
   const maxBody = FRAME_MAX - FRAME_OVERHEAD;
   for (let offset = 0; offset < body.length; offset += maxBody) {
     const e = offset + maxBody;
