@@ -80,7 +80,7 @@ import type { FieldTable, Writer } from './wire/index.js';
 import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.js';
 import { ConfirmTracker } from './confirms.js';
 import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
-import { RpcQueue, type Content, type PendingCall } from './rpc.js';
+import { RpcQueue, pendingCall, type Content } from './rpc.js';
 import type { AmqpProtocol } from './connection.js';
 
 export type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
@@ -268,8 +268,9 @@ export class Channel {
   }
 
   /**
-   * Send a synchronous method and wait for one of `expects`. Every failure
-   * rejects the promise, none throws.
+   * Queue a synchronous method (written when the calls before it are
+   * answered) and wait for one of `expects`. Every failure rejects the
+   * promise, none throws.
    */
   private call<K extends MethodId>(
     name: string,
@@ -283,33 +284,25 @@ export class Channel {
         reject(this.closedError());
         return;
       }
-      try {
-        send();
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      const call: PendingCall = {
-        name,
-        expects,
-        settle: (m) => resolve(m as Reply<K>),
-        fail: reject,
-        abandoned: false,
-        timer: null,
-      };
-      this.rpc.push(call, timeout);
+      this.rpc.enqueue(
+        pendingCall(name, expects, send, (m) => resolve(m as Reply<K>), reject),
+        timeout,
+      );
     });
   }
 
-  /** Send a method with no-wait set: resolves once it is handed to the socket. */
-  private sendNoWait(send: () => void): Promise<void> {
-    if (!this.usable()) return Promise.reject(this.closedError());
-    try {
-      send();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.conn.fw.whenWritten();
+  /**
+   * Queue a method with no-wait set (in order with the synchronous ones):
+   * resolves once it is handed to the socket.
+   */
+  private sendNoWait(name: string, send: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!this.usable()) {
+        reject(this.closedError());
+        return;
+      }
+      this.rpc.enqueue(pendingCall(name, [], send, () => resolve(this.conn.fw.whenWritten()), reject), undefined);
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -622,7 +615,7 @@ export class Channel {
         noWait: o.noWait ?? false,
         arguments: o.arguments ?? {},
       });
-    if (o.noWait) return this.sendNoWait(send).then(() => ({ queue: queueName, messageCount: 0, consumerCount: 0 }));
+    if (o.noWait) return this.sendNoWait('queue.declare', send).then(() => ({ queue: queueName, messageCount: 0, consumerCount: 0 }));
     return this.call('queue.declare', [QUEUE_DECLARE_OK], o.timeout, send).then((m) => ({
       queue: m.args.queue,
       messageCount: m.args.messageCount,
@@ -638,7 +631,7 @@ export class Channel {
         ifEmpty: o.ifEmpty ?? false,
         noWait: o.noWait ?? false,
       });
-    if (o.noWait) return this.sendNoWait(send).then(() => ({ messageCount: 0 }));
+    if (o.noWait) return this.sendNoWait('queue.delete', send).then(() => ({ messageCount: 0 }));
     return this.call('queue.delete', [QUEUE_DELETE_OK], o.timeout, send).then((m) => ({ messageCount: m.args.messageCount }));
   }
 
@@ -651,7 +644,7 @@ export class Channel {
         noWait: o.noWait ?? false,
         arguments: o.arguments ?? {},
       });
-    if (o.noWait) return this.sendNoWait(send);
+    if (o.noWait) return this.sendNoWait('queue.bind', send);
     return this.call('queue.bind', [QUEUE_BIND_OK], o.timeout, send).then(() => undefined);
   }
 
@@ -663,7 +656,7 @@ export class Channel {
 
   queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{ messageCount: number }> {
     const send = (): void => this.write(encodeQueuePurge, { queue: queueName, noWait: o.noWait ?? false });
-    if (o.noWait) return this.sendNoWait(send).then(() => ({ messageCount: 0 }));
+    if (o.noWait) return this.sendNoWait('queue.purge', send).then(() => ({ messageCount: 0 }));
     return this.call('queue.purge', [QUEUE_PURGE_OK], o.timeout, send).then((m) => ({ messageCount: m.args.messageCount }));
   }
 
@@ -681,14 +674,14 @@ export class Channel {
         noWait: o.noWait ?? false,
         arguments: o.arguments ?? {},
       });
-    if (o.noWait) return this.sendNoWait(send);
+    if (o.noWait) return this.sendNoWait('exchange.declare', send);
     return this.call('exchange.declare', [EXCHANGE_DECLARE_OK], o.timeout, send).then(() => undefined);
   }
 
   exchangeDelete(exchangeName: string, o: ExchangeDeleteOptions = {}): Promise<void> {
     const send = (): void =>
       this.write(encodeExchangeDelete, { exchange: exchangeName, ifUnused: o.ifUnused ?? false, noWait: o.noWait ?? false });
-    if (o.noWait) return this.sendNoWait(send);
+    if (o.noWait) return this.sendNoWait('exchange.delete', send);
     return this.call('exchange.delete', [EXCHANGE_DELETE_OK], o.timeout, send).then(() => undefined);
   }
 
@@ -701,7 +694,7 @@ export class Channel {
         noWait: o.noWait ?? false,
         arguments: o.arguments ?? {},
       });
-    if (o.noWait) return this.sendNoWait(send);
+    if (o.noWait) return this.sendNoWait('exchange.bind', send);
     return this.call('exchange.bind', [EXCHANGE_BIND_OK], o.timeout, send).then(() => undefined);
   }
 
@@ -714,7 +707,7 @@ export class Channel {
         noWait: o.noWait ?? false,
         arguments: o.arguments ?? {},
       });
-    if (o.noWait) return this.sendNoWait(send);
+    if (o.noWait) return this.sendNoWait('exchange.unbind', send);
     return this.call('exchange.unbind', [EXCHANGE_UNBIND_OK], o.timeout, send).then(() => undefined);
   }
 
@@ -849,7 +842,7 @@ export class Channel {
       }
       throw err;
     };
-    if (o.noWait) return this.sendNoWait(send).then(started, failed);
+    if (o.noWait) return this.sendNoWait('basic.consume', send).then(started, failed);
     return this.call('basic.consume', [BASIC_CONSUME_OK], o.timeout, send).then(started, failed);
   }
 
@@ -860,15 +853,19 @@ export class Channel {
   basicCancel(consumerTag: string, o: CancelOptions = {}): Promise<void> {
     if (!this.usable()) return Promise.reject(this.closedError());
     const consumer = this.consumers.get(consumerTag);
-    const send = (): void => this.write(encodeBasicCancel, { consumerTag, noWait: o.noWait ?? false });
-    const p = o.noWait ? this.sendNoWait(send) : this.call('basic.cancel', [BASIC_CANCEL_OK], o.timeout, send);
-    if (consumer !== undefined) {
-      consumer.state = 'cancelling';
-      this.rememberCancelled(consumerTag, consumer.noAck);
+    const send = (): void => {
+      this.write(encodeBasicCancel, { consumerTag, noWait: o.noWait ?? false });
+      if (consumer === undefined) return;
+      // After the cancel, so that requeued messages do not come back to it.
       for (const d of consumer.takeBuffered()) {
         if (!consumer.noAck) this.write(encodeBasicReject, { deliveryTag: d.envelope.deliveryTag, requeue: true });
       }
+    };
+    if (consumer !== undefined) {
+      consumer.state = 'cancelling';
+      this.rememberCancelled(consumerTag, consumer.noAck);
     }
+    const p = o.noWait ? this.sendNoWait('basic.cancel', send) : this.call('basic.cancel', [BASIC_CANCEL_OK], o.timeout, send);
     const done = (): void => {
       if (consumer !== undefined && this.consumers.get(consumerTag) === consumer) {
         this.consumers.delete(consumerTag);
@@ -885,38 +882,24 @@ export class Channel {
         reject(this.closedError());
         return;
       }
-      try {
-        this.write(encodeBasicGet, { queue: queueName, noAck: o.noAck ?? false });
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      this.rpc.push(
-        {
-          name: 'basic.get',
-          expects: [BASIC_GET_OK, BASIC_GET_EMPTY],
-          settle: (m, content) => {
-            if (m.id !== BASIC_GET_OK || content === null) {
-              reject(new EmptyQueue(`queue '${queueName}' is empty`));
-              return;
-            }
-            const a: BasicGetOk = m.args;
-            resolve({
-              message: content.body,
-              properties: content.properties,
-              deliveryTag: a.deliveryTag,
-              redelivered: a.redelivered,
-              exchangeName: a.exchange,
-              routingKey: a.routingKey,
-              messageCount: a.messageCount,
-            });
-          },
-          fail: reject,
-          abandoned: false,
-          timer: null,
-        },
-        o.timeout,
-      );
+      const send = (): void => this.write(encodeBasicGet, { queue: queueName, noAck: o.noAck ?? false });
+      const settle = (m: IncomingMethod | null, content: Content | null): void => {
+        if (m === null || m.id !== BASIC_GET_OK || content === null) {
+          reject(new EmptyQueue(`queue '${queueName}' is empty`));
+          return;
+        }
+        const a: BasicGetOk = m.args;
+        resolve({
+          message: content.body,
+          properties: content.properties,
+          deliveryTag: a.deliveryTag,
+          redelivered: a.redelivered,
+          exchangeName: a.exchange,
+          routingKey: a.routingKey,
+          messageCount: a.messageCount,
+        });
+      };
+      this.rpc.enqueue(pendingCall('basic.get', [BASIC_GET_OK, BASIC_GET_EMPTY], send, settle, reject), o.timeout);
     });
   }
 
@@ -954,20 +937,14 @@ export class Channel {
 
   /** Put the channel in confirm mode: from now on publish resolves on the broker's ack. */
   confirmSelect(o: NoWait & Timeout = {}): Promise<void> {
-    const send = (): void => this.write(encodeConfirmSelect, { noWait: o.noWait ?? false });
-    const enable = (): void => {
+    // Confirm mode counts the publishes written after select: start
+    // numbering exactly when select is written.
+    const send = (): void => {
+      this.write(encodeConfirmSelect, { noWait: o.noWait ?? false });
       this.confirms ??= new ConfirmTracker();
     };
-    if (o.noWait) {
-      const p = this.sendNoWait(send);
-      if (this.usable()) enable();
-      return p;
-    }
-    // Confirm mode starts with the next publish after select, which the
-    // broker processes after select: count from now.
-    const p = this.call('confirm.select', [CONFIRM_SELECT_OK], o.timeout, send);
-    if (this.usable()) enable();
-    return p.then(() => undefined);
+    if (o.noWait) return this.sendNoWait('confirm.select', send);
+    return this.call('confirm.select', [CONFIRM_SELECT_OK], o.timeout, send).then(() => undefined);
   }
 
   flow(active: boolean, o: Timeout = {}): Promise<void> {

@@ -1,7 +1,12 @@
-// RpcQueue: the synchronous requests of one channel waiting for their
-// replies, in the order they were sent (the broker answers in order). A
-// call that timed out stays queued, marked abandoned, so that its late
-// reply is consumed instead of being taken for the next call's.
+// RpcQueue: the synchronous requests of one channel. Only one is on the
+// wire at a time: RabbitMQ sends some replies (consume-ok, cancel-ok) from
+// the queue process, so they can overtake replies to later requests on the
+// same channel; sending the next request only after the previous reply
+// keeps every reply matched to its own request. A call that timed out
+// before it was sent is dropped; one that timed out on the wire stays at
+// the head, marked abandoned, so its late reply is consumed rather than
+// taken for the next call's. No-wait requests queue behind the others too,
+// so requests reach the broker in the order they were made.
 
 import { TimeoutError } from './errors.js';
 import type { BasicProperties, IncomingMethod, MethodId } from '../generated/index.js';
@@ -14,12 +19,26 @@ export interface Content {
 export interface PendingCall {
   /** e.g. 'queue.declare', for messages. */
   readonly name: string;
+  /** Reply method ids; empty for a no-wait request (done once written). */
   readonly expects: readonly MethodId[];
-  settle(m: IncomingMethod, content: Content | null): void;
+  /** Write the request. May throw (an argument that cannot be encoded): the call then fails. */
+  send(): void;
+  settle(m: IncomingMethod | null, content: Content | null): void;
   fail(err: Error): void;
   /** Timed out or failed: a reply that still comes is dropped. */
   abandoned: boolean;
+  sent: boolean;
   timer: NodeJS.Timeout | null;
+}
+
+export function pendingCall(
+  name: string,
+  expects: readonly MethodId[],
+  send: () => void,
+  settle: (m: IncomingMethod | null, content: Content | null) => void,
+  fail: (err: Error) => void,
+): PendingCall {
+  return { name, expects, send, settle, fail, abandoned: false, sent: false, timer: null };
 }
 
 export class RpcQueue {
@@ -29,30 +48,26 @@ export class RpcQueue {
     return this.calls.length;
   }
 
-  /** Queue a call whose request was just written; `timeout` in ms. */
-  push(call: PendingCall, timeout: number | undefined): void {
+  /** Queue a call; it is written at once when nothing else is waiting. `timeout` in ms. */
+  enqueue(call: PendingCall, timeout: number | undefined): void {
     this.calls.push(call);
     if (timeout !== undefined) {
-      call.timer = setTimeout(() => {
-        call.timer = null;
-        if (call.abandoned) return;
-        call.abandoned = true;
-        call.fail(new TimeoutError(`${call.name}: no reply within ${timeout} ms`));
-      }, timeout);
+      call.timer = setTimeout(() => this.expire(call, timeout), timeout);
     }
+    if (this.calls.length === 1) this.sendHead();
   }
 
   /**
-   * The call that `id` answers, removed from the queue; null when it
-   * answers a call that was abandoned. Throws `Error` (mapped to a
-   * SynchronizationError by the caller) when it answers nothing pending.
+   * The call that reply `id` answers, removed from the queue (and the next
+   * request written); null when it answers a call that was abandoned;
+   * undefined when it answers nothing that is waiting (a desync).
    */
   take(id: MethodId): PendingCall | null | undefined {
     const call = this.calls[0];
-    if (call === undefined || !call.expects.includes(id)) return undefined;
+    if (call === undefined || !call.sent || !call.expects.includes(id)) return undefined;
     this.calls.shift();
-    if (call.timer !== null) clearTimeout(call.timer);
-    call.timer = null;
+    this.clear(call);
+    this.sendHead();
     return call.abandoned ? null : call;
   }
 
@@ -61,8 +76,7 @@ export class RpcQueue {
     const calls = this.calls;
     this.calls = [];
     for (const c of calls) {
-      if (c.timer !== null) clearTimeout(c.timer);
-      c.timer = null;
+      this.clear(c);
       if (!c.abandoned) {
         c.abandoned = true;
         c.fail(err);
@@ -73,5 +87,45 @@ export class RpcQueue {
   /** Name of the call at the head, for desync messages. */
   headName(): string | undefined {
     return this.calls[0]?.name;
+  }
+
+  /** Write requests from the head until one that waits for a reply is on the wire. */
+  private sendHead(): void {
+    while (this.calls.length > 0) {
+      const call = this.calls[0]!;
+      try {
+        call.send();
+      } catch (err) {
+        this.calls.shift();
+        this.clear(call);
+        if (!call.abandoned) {
+          call.abandoned = true;
+          call.fail(err instanceof Error ? err : new Error(String(err)));
+        }
+        continue;
+      }
+      call.sent = true;
+      if (call.expects.length > 0) return;
+      // No reply expected: done as soon as written.
+      this.calls.shift();
+      this.clear(call);
+      if (!call.abandoned) call.settle(null, null);
+    }
+  }
+
+  private expire(call: PendingCall, timeout: number): void {
+    call.timer = null;
+    if (call.abandoned) return;
+    call.abandoned = true;
+    if (!call.sent) {
+      const i = this.calls.indexOf(call);
+      if (i >= 0) this.calls.splice(i, 1);
+    }
+    call.fail(new TimeoutError(`${call.name}: no reply within ${timeout} ms`));
+  }
+
+  private clear(call: PendingCall): void {
+    if (call.timer !== null) clearTimeout(call.timer);
+    call.timer = null;
   }
 }

@@ -179,7 +179,11 @@ describe('channel: errors', () => {
   it('a hard error (prefetchSize, 540) rejects pending calls on every channel with AmqpClosedConnection and reaches onError once', async () => {
     s = await openSession();
     const other = await s.protocol.channel();
-    const err = await rejectionOf(s.channel.basicQos({ prefetchSize: 1000 }));
+    const qos = rejectionOf(s.channel.basicQos({ prefetchSize: 1000 }));
+    // Sent after the qos on the same channel: never answered, so still pending when the 540 arrives.
+    const queued = rejectionOf(s.channel.queueDeclare('', { exclusive: true }));
+    const err = await qos;
+    expect(await queued).toBe(err);
     expect(err).toBeInstanceOf(AmqpClosedConnection);
     expect(err).not.toBeInstanceOf(ChannelClosed);
     expect((err as AmqpClosedConnection).code).toBe(540);
@@ -203,6 +207,36 @@ describe('channel: errors', () => {
     const e2 = await pending;
     expect(e2 === err || (e2 as ChannelClosed).code === 404).toBe(true);
     expect(s.errors).toEqual([err]);
+  });
+
+  it('flow(false) is not implemented by RabbitMQ: the connection ends with 540', async () => {
+    s = await openSession();
+    const err = await rejectionOf(s.channel.flow(false));
+    expect(err).toBeInstanceOf(AmqpClosedConnection);
+    expect((err as AmqpClosedConnection).code).toBe(540);
+    expect(s.errors).toEqual([err]);
+  });
+
+  it('a timed-out basicConsume is cancelled once the broker answers; its messages stay queued', async () => {
+    proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
+    const [t, p] = await connect({ host: proxy.host, port: proxy.port });
+    const ch = await p.channel();
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    await ch.confirmSelect();
+    await ch.publish('m', '', queue);
+    let calls = 0;
+    proxy.pause();
+    const err = await rejectionOf(ch.basicConsume(() => void calls++, { queueName: queue, timeout: 100 }));
+    expect(err).toBeInstanceOf(TimeoutError);
+    proxy.resume();
+    await ch.basicQos({ prefetchCount: 1 }); // a round trip after the consume, its cancel and any reject
+    await ch.basicQos({ prefetchCount: 1 });
+    expect(calls).toBe(0);
+    expect(ch.consumerTags).toEqual([]);
+    const got = await ch.basicGet(queue, { noAck: true });
+    expect(got.message.toString()).toBe('m');
+    await p.close();
+    t.close();
   });
 
   it('basicQos with a prefetch count, per channel and global, and flow(true)', async () => {

@@ -11,6 +11,7 @@ import {
   fromUrl,
 } from '../../src/index.js';
 import { connectionCloseOk, startFakeServer, type FakeServer } from '../support/fake-server.js';
+import { startProxy } from '../support/tcp-proxy.js';
 import { AMQP_URL, BROKER_HOST, BROKER_PORT, liveHandles, openSession, rejectionOf, sleep } from './helpers.js';
 
 const broker = { host: BROKER_HOST, port: BROKER_PORT };
@@ -206,6 +207,31 @@ describe('connect', () => {
     expect(s.errors).toEqual([]);
     const err = await rejectionOf(s.channel.queueDeclare(''));
     expect(err).toBeInstanceOf(AmqpClosedConnection);
+  });
+
+  it('missed heartbeats from the real broker (link paused by a proxy) fail the connection within 2h + 1 s', async () => {
+    const proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
+    try {
+      const errors: Error[] = [];
+      const [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 1, onError: (e) => void errors.push(e) });
+      const ch = await p.channel();
+      await sleep(2500); // heartbeats flow both ways: still open
+      expect(p.state).toBe('open');
+      proxy.pause();
+      const t0 = Date.now();
+      const pending = rejectionOf(ch.queueDeclare('', { exclusive: true }));
+      await p.waitClosed(4000);
+      expect(Date.now() - t0).toBeLessThanOrEqual(3100);
+      expect(errors).toHaveLength(1);
+      const err = errors[0] as AmqpClosedConnection;
+      expect(err).toBeInstanceOf(AmqpClosedConnection);
+      expect(err.code).toBe(0);
+      expect(err.replyText).toMatch(/missed heartbeats/);
+      expect(await pending).toBe(err);
+      t.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('waitClosed(timeout) rejects TimeoutError while the connection stays open', async () => {

@@ -143,6 +143,18 @@ describe('publish and consume', () => {
     });
   });
 
+  it('a body that arrives in one frame is handed over without a copy (a view of the received bytes)', async () => {
+    s = await openSession();
+    const { queue } = await s.channel.queueDeclare('', { exclusive: true });
+    const { got } = await collect(s.channel, queue);
+    await s.channel.publish(Buffer.alloc(100_000, 3), '', queue);
+    await waitFor(() => got.length === 1);
+    const body = got[0]!.body;
+    expect(body.length).toBe(100_000);
+    // A copy would own its memory exactly; the in-place slice sits inside a larger received buffer.
+    expect(body.buffer.byteLength).toBeGreaterThan(body.length);
+  });
+
   it('a message with no properties has every property undefined', async () => {
     s = await openSession();
     const { queue } = await s.channel.queueDeclare('', { exclusive: true });
@@ -286,6 +298,44 @@ describe('publish and consume', () => {
     await ch.close();
     await waitFor(() => s.errors.length === 1);
     expect(s.errors[0]).toBeInstanceOf(ChannelClosed);
+  });
+
+  it('concurrent calls on one channel each get their own reply, even consume-ok/cancel-ok sent by queue processes', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    for (let round = 0; round < 5; round++) {
+      const queues = await Promise.all(Array.from({ length: 10 }, () => ch.queueDeclare('', { exclusive: true })));
+      const consumed = await Promise.all(queues.map((q) => ch.basicConsume(() => undefined, { queueName: q.queue })));
+      const results = await Promise.all([
+        ...consumed.map((c) => ch.basicCancel(c.consumerTag)),
+        ch.basicQos({ prefetchCount: 3 }),
+        ch.queueDeclare('', { exclusive: true }).then((r) => r.queue),
+        ch.queuePurge(queues[0]!.queue).then((r) => r.messageCount),
+      ]);
+      expect(results.slice(0, 10)).toEqual(Array.from({ length: 10 }, () => undefined));
+      expect(results[11]).toMatch(/^amq\.gen-/);
+      expect(results[12]).toBe(0);
+    }
+    expect(ch.consumerTags).toEqual([]);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('no-wait requests stay in order with the synchronous calls queued before them', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const q = uniqueName('order');
+    const ex = uniqueName('order-ex');
+    // Not awaited one by one: the bind must still reach the broker after both declares.
+    const calls = [
+      ch.exchangeDeclare(ex, 'fanout', { autoDelete: true }),
+      ch.queueDeclare(q, { exclusive: true }),
+      ch.queueBind(q, ex, '', { noWait: true }),
+      ch.confirmSelect(),
+    ];
+    await Promise.all(calls);
+    await ch.publish('via-binding', ex, '');
+    const got = await ch.basicGet(q, { noAck: true });
+    expect(got.message.toString()).toBe('via-binding');
   });
 
   it('rejects a duplicate consumer tag before sending anything', async () => {
