@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, ChannelClosed, TimeoutError, connect } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, uniqueName, type Session } from './helpers.js';
+import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, uniqueName, waitFor, type Session } from './helpers.js';
 
 describe('channel: queues and exchanges', () => {
   let s: Session;
@@ -115,6 +115,114 @@ describe('channel: queues and exchanges', () => {
     expect((err as ChannelClosed).methodId).toBe(40);
     const ch2 = await s.protocol.channel();
     expect(await ch2.queueDelete(q)).toEqual({ messageCount: 1 });
+  });
+});
+
+describe('channel: more options', () => {
+  let s: Session;
+  afterEach(async () => {
+    await s?.close();
+  });
+
+  it('durable queues and exchanges survive redeclaration checks; exchangeDelete ifUnused refuses a bound exchange (406)', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const q = uniqueName('durable');
+    const ex = uniqueName('durable-ex');
+    await ch.queueDeclare(q, { durable: true });
+    await ch.exchangeDeclare(ex, 'topic', { durable: true });
+    await ch.queueBind(q, ex, '#');
+    const err = await rejectionOf(ch.queueDeclare(q, { durable: false }));
+    expect((err as ChannelClosed).code).toBe(406);
+    const ch2 = await s.protocol.channel();
+    const e2 = await rejectionOf(ch2.exchangeDelete(ex, { ifUnused: true }));
+    expect(e2).toBeInstanceOf(ChannelClosed);
+    expect((e2 as ChannelClosed).code).toBe(406);
+    const ch3 = await s.protocol.channel();
+    await ch3.queueDelete(q);
+    await ch3.exchangeDelete(ex, { ifUnused: true }); // unbound now
+  });
+
+  it('binding arguments: a headers exchange routes by x-match', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const ex = uniqueName('headers');
+    await ch.exchangeDeclare(ex, 'headers');
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    await ch.queueBind(queue, ex, '', { arguments: { 'x-match': 'all', kind: 'a', level: 3 } });
+    await ch.confirmSelect();
+    await ch.publish('match', ex, '', { headers: { kind: 'a', level: 3 } });
+    await ch.publish('partial', ex, '', { headers: { kind: 'a' } });
+    await ch.queueUnbind(queue, ex, '', { arguments: { 'x-match': 'all', kind: 'a', level: 3 } });
+    await ch.publish('after-unbind', ex, '', { headers: { kind: 'a', level: 3 } });
+    const got = await ch.basicGet(queue, { noAck: true });
+    expect(got.message.toString()).toBe('match');
+    expect(got.messageCount).toBe(0);
+    await ch.exchangeDelete(ex);
+  });
+
+  it('exchangeBind/exchangeUnbind with noWait', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const src = uniqueName('src');
+    const dst = uniqueName('dst');
+    await ch.exchangeDeclare(src, 'fanout');
+    await ch.exchangeDeclare(dst, 'fanout');
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    await ch.queueBind(queue, dst, '');
+    await ch.exchangeBind(dst, src, '', { noWait: true });
+    await ch.confirmSelect();
+    await ch.publish('1', src, '');
+    await ch.exchangeUnbind(dst, src, '', { noWait: true });
+    await ch.publish('2', src, '');
+    const got = await ch.basicGet(queue, { noAck: true });
+    expect(got.message.toString()).toBe('1');
+    expect(got.messageCount).toBe(0);
+    await ch.exchangeDelete(src);
+    await ch.exchangeDelete(dst);
+  });
+
+  it('prefetchCount limits unacked deliveries even with a higher consumer concurrency', async () => {
+    s = await openSession();
+    const ch = s.channel;
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    await ch.basicQos({ prefetchCount: 2 });
+    await ch.confirmSelect();
+    await Promise.all(Array.from({ length: 6 }, (_, i) => ch.publish(String(i), '', queue)));
+    const tags: number[] = [];
+    await ch.basicConsume((_c, _b, env) => void tags.push(env.deliveryTag), { queueName: queue, concurrency: 5 });
+    await waitFor(() => tags.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(tags.length).toBe(2);
+    ch.basicClientAck(tags[1]!, true);
+    await waitFor(() => tags.length === 4);
+  });
+
+  it('consumer arguments and noLocal are passed to the broker', async () => {
+    s = await openSession();
+    const { queue } = await s.channel.queueDeclare('', { exclusive: true });
+    const { consumerTag } = await s.channel.basicConsume(() => undefined, {
+      queueName: queue,
+      noLocal: false,
+      arguments: { 'x-priority': 5 },
+    });
+    expect(consumerTag).toMatch(/^amqp091-/);
+    await s.channel.basicCancel(consumerTag, { timeout: 1000 });
+    const err = await rejectionOf(s.channel.basicConsume(() => undefined, { queueName: queue, arguments: { 'x-priority': 'high' } }));
+    expect(err).toBeInstanceOf(ChannelClosed);
+    expect((err as ChannelClosed).code).toBe(406);
+  });
+
+  it('protocol.close({ noWait: true }) ends at once; a custom channel close code and text are accepted', async () => {
+    s = await openSession();
+    const ch = await s.protocol.channel();
+    await ch.close(200, 'done here');
+    expect(ch.isOpen).toBe(false);
+    const t0 = Date.now();
+    await s.protocol.close({ noWait: true });
+    expect(Date.now() - t0).toBeLessThan(100);
+    expect(s.protocol.state).toBe('closed');
+    expect(s.errors).toEqual([]);
   });
 });
 
