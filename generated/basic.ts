@@ -974,8 +974,16 @@ export function encodeBasicProperties(w: Writer, p: BasicPropertiesInit | undefi
 /** Read the property-flag word(s) and the present properties of a basic content header. */
 export function decodeBasicProperties(r: Reader): BasicProperties {
   const flags0 = r.u16('basic.properties.flags');
-  if ((flags0 & 0x0003) !== 0) {
+  if ((flags0 & 0x0002) !== 0) {
     throw new FrameError(`basic properties: unknown property flags 0x${flags0.toString(16)}`);
+  }
+  let more = flags0 & 1;
+  while (more !== 0) {
+    const extra = r.u16('basic.properties.flags');
+    if ((extra & 0xfffe) !== 0) {
+      throw new FrameError(`basic properties: unknown property flags 0x${extra.toString(16)}`);
+    }
+    more = extra & 1;
   }
   const p = new BasicProperties();
   if ((flags0 & 0x8000) !== 0) p.contentType = r.shortstr('basic.properties.content-type');

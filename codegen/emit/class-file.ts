@@ -207,7 +207,8 @@ function propertyStatements(c: ClassModel): Statement[] {
           const path = quote(`${c.specName}.properties.flags`);
           const read = k === 0 ? `r.u16(${path})` : `(${flagVar(k - 1)} & 1) !== 0 ? r.u16(${path}) : 0`;
           w.writeLine(`const ${flagVar(k)} = ${read};`);
-          const used = props.filter((p) => p.flagWord === k).reduce((m, p) => m | p.flagBit, 0) | (k < words - 1 ? 1 : 0);
+          // Bit 0 is the continuation bit, allowed in every word.
+          const used = props.filter((p) => p.flagWord === k).reduce((m, p) => m | p.flagBit, 0) | 1;
           const unknown = 0xffff & ~used;
           if (unknown !== 0) {
             w.writeLine(`if ((${flagVar(k)} & ${hex(unknown, 4)}) !== 0) {`);
@@ -219,6 +220,19 @@ function propertyStatements(c: ClassModel): Statement[] {
             w.writeLine('}');
           }
         }
+        // A peer may send further (empty) flag words; any flag in them is a property we do not know.
+        w.writeLine(`let more = ${flagVar(words - 1)} & 1;`);
+        w.writeLine('while (more !== 0) {');
+        w.indent(() => {
+          w.writeLine(`const extra = r.u16(${quote(`${c.specName}.properties.flags`)});`);
+          w.writeLine('if ((extra & 0xfffe) !== 0) {');
+          w.indent(() =>
+            w.writeLine(`throw new FrameError(\`${c.specName} properties: unknown property flags 0x\${extra.toString(16)}\`);`),
+          );
+          w.writeLine('}');
+          w.writeLine('more = extra & 1;');
+        });
+        w.writeLine('}');
         w.writeLine(`const p = new ${typeName}();`);
         for (const p of props) {
           w.writeLine(`if ((${flagVar(p.flagWord)} & ${hex(p.flagBit, 4)}) !== 0) p.${p.name} = ${readCall(p)};`);

@@ -6,11 +6,13 @@
 
 import { FrameError } from '../errors.js';
 import { Decimal, type FieldTable, type FieldValue } from './values.js';
-import { rememberWireType } from './wire-types.js';
+import { isUtf8 } from 'node:buffer';
+import { isIndexLikeKey, memoEntry, rememberKeyOrder, rememberWireType } from './wire-types.js';
 import { MAX_TABLE_DEPTH, numberTypeCode } from './writer.js';
 
 const TWO_32 = 0x1_0000_0000;
 const SAFE_HI = 0x1fffff; // high word of Number.MAX_SAFE_INTEGER
+const MAX_DATE_SECONDS = 8.64e12; // a JS Date holds ±8.64e15 ms
 
 // Short strings repeat from frame to frame (consumer tags, routing keys,
 // content types), and turning bytes into a JS string costs a call into C++
@@ -94,7 +96,9 @@ export class Reader {
   }
 
   timestamp(field: string): Date {
-    return new Date(this.u64(field) * 1000);
+    const secs = this.u64(field);
+    if (secs > MAX_DATE_SECONDS) throw new FrameError(`${field}: timestamp ${secs} is beyond the range of a Date`, 502);
+    return new Date(secs * 1000);
   }
 
   shortstr(field: string): string {
@@ -141,15 +145,42 @@ export class Reader {
     const outerEnd = this.end;
     this.end = end;
     const t: FieldTable = {};
+    let indexLikeKeys = false;
     while (this.pos < end) {
+      const keyStart = this.pos + 1;
       const key = this.shortstr(`${field} (key)`);
+      if (key.includes('\ufffd') && !isUtf8(this.buf.subarray(keyStart, this.pos))) {
+        throw new FrameError(`${field}: a table key is not valid UTF-8`, 502);
+      }
+      if (Object.prototype.hasOwnProperty.call(t, key)) throw new FrameError(`${field}: duplicate table key '${key}'`, 502);
+      if (!indexLikeKeys && isIndexLikeKey(key)) indexLikeKeys = true;
       const v = this.fieldValue(t, key, field, depth);
       // Plain assignment of '__proto__' would replace the prototype instead.
       if (key === '__proto__') Object.defineProperty(t, key, { value: v, enumerable: true, writable: true, configurable: true });
       else t[key] = v;
     }
     this.end = outerEnd;
+    // JS lists integer-like keys first; keep the wire order for re-encoding.
+    if (indexLikeKeys) rememberKeyOrder(t, this.wireKeyOrder(end - n, end, field));
     return t;
+  }
+
+  /** The keys of the table whose entries lie in `buf[start, end)`, in wire order (already validated). */
+  private wireKeyOrder(start: number, end: number, field: string): string[] {
+    const save = this.pos;
+    const saveEnd = this.end;
+    this.pos = start;
+    this.end = end;
+    const keys: string[] = [];
+    const sink: FieldTable = {};
+    while (this.pos < end) {
+      const key = this.shortstr(field);
+      keys.push(key);
+      this.fieldValue(sink, key, field, 0);
+    }
+    this.pos = save;
+    this.end = saveEnd;
+    return keys;
   }
 
   private array(field: string, depth: number): FieldValue[] {
@@ -171,8 +202,11 @@ export class Reader {
     const b = this.buf;
     let v: number;
     switch (code) {
-      case 0x74: // t
-        return this.u8(field) !== 0;
+      case 0x74: { // t
+        const octet = this.u8(field);
+        if (octet > 1) rememberWireType(owner, key, memoEntry(0x74, octet));
+        return octet !== 0;
+      }
       case 0x62: // b
         this.need(1, field, 'int8');
         v = b.readInt8(this.pos++);
@@ -207,7 +241,10 @@ export class Reader {
       case 0x66: // f
         this.need(4, field, 'float');
         v = b.readFloatBE(this.pos);
+        // Converting to a double may change a NaN's bits: keep them.
+        if (Number.isNaN(v)) rememberWireType(owner, key, memoEntry(0x66, b.readUInt32BE(this.pos)));
         this.pos += 4;
+        if (Number.isNaN(v)) return v;
         break;
       case 0x64: // d
         this.need(8, field, 'double');
@@ -221,8 +258,14 @@ export class Reader {
         this.pos += 4;
         return new Decimal(scale, value);
       }
-      case 0x53: // S
-        return this.longstr(field);
+      case 0x53: { // S
+        const start = this.pos + 4;
+        const str = this.longstr(field);
+        if (!str.includes('\ufffd') || isUtf8(b.subarray(start, this.pos))) return str;
+        // Not valid UTF-8: hand over the bytes rather than a mangled string.
+        rememberWireType(owner, key, memoEntry(0x53));
+        return Buffer.from(b.subarray(start, this.pos));
+      }
       case 0x78: // x
         return this.longstrBytes(field);
       case 0x54: // T

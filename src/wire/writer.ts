@@ -3,7 +3,7 @@
 // connection so a steady stream of frames allocates nothing.
 
 import { Decimal, TypedValue, type FieldTable, type FieldValue, type WireTypeName } from './values.js';
-import { WIRE_TYPES, type WireTypeMemo } from './wire-types.js';
+import { keysInWireOrder, memoCode, memoRaw, WIRE_TYPES, type WireTypeMemo } from './wire-types.js';
 
 const TWO_32 = 0x1_0000_0000;
 const INT64_MIN = -(2n ** 63n);
@@ -136,7 +136,7 @@ export class Writer {
     const start = this.pos;
     this.pos += 4;
     const memo = (t as { [WIRE_TYPES]?: WireTypeMemo })[WIRE_TYPES];
-    for (const key of Object.keys(t)) {
+    for (const key of keysInWireOrder(t)) {
       this.shortstr(key, `${field}.${key} (key)`);
       this.fieldValue(t[key], `${field}.${key}`, depth, memo?.[key]);
     }
@@ -154,11 +154,12 @@ export class Writer {
   }
 
   /**
-   * One type-code octet and the value. `remembered` is the code the value
-   * was decoded from, kept so a decoded table re-encodes to the same bytes.
+   * One type-code octet and the value. `remembered` is the memo entry of a
+   * decoded value (see wire-types.ts), so a decoded table re-encodes to the
+   * same bytes.
    */
   private fieldValue(v: FieldValue, field: string, depth: number, remembered?: number): void {
-    if (remembered !== undefined && typeof v === 'number' && this.numberAs(remembered, v)) return;
+    if (remembered !== undefined && this.asRemembered(remembered, v, field)) return;
     switch (typeof v) {
       case 'string':
         this.u8(0x53); // S
@@ -169,7 +170,7 @@ export class Writer {
         this.u8(v ? 1 : 0);
         return;
       case 'number':
-        this.number(v);
+        this.number(v, field);
         return;
       case 'bigint':
         this.int64(v, field);
@@ -196,6 +197,8 @@ export class Writer {
           this.pos += 4;
         } else if (v instanceof TypedValue) {
           this.typedValue(v, field, depth);
+        } else if (!isPlainObject(v)) {
+          throw new TypeError(`${field}: a ${v.constructor?.name ?? 'object'} cannot be encoded in a field table`);
         } else {
           this.u8(0x46); // F
           this.table(v, field, depth + 1);
@@ -206,15 +209,39 @@ export class Writer {
     }
   }
 
-  private number(v: number): void {
-    this.typedNumber(numberTypeCode(v), v);
+  private number(v: number, field: string): void {
+    const code = numberTypeCode(v);
+    if (code === 0x6c && !fitsCode(0x6c, v)) throw new TypeError(`${field}: ${v} is outside int64`);
+    this.typedNumber(code, v);
   }
 
-  /** Write `v` with a remembered type code if it still fits; false if not. */
-  private numberAs(code: number, v: number): boolean {
-    if (!fitsCode(code, v)) return false;
-    this.typedNumber(code, v);
-    return true;
+  /** Write `v` as the memo says it was received, if it still fits; false if not. */
+  private asRemembered(entry: number, v: FieldValue, field: string): boolean {
+    const code = memoCode(entry);
+    const raw = memoRaw(entry);
+    if (typeof v === 'number') {
+      if (!fitsCode(code, v)) return false;
+      if (code === 0x66 && raw !== 0 && Number.isNaN(v)) {
+        this.ensure(5);
+        this.buf[this.pos] = 0x66;
+        this.buf.writeUInt32BE(raw, this.pos + 1); // the NaN's own bits
+        this.pos += 5;
+        return true;
+      }
+      this.typedNumber(code, v);
+      return true;
+    }
+    if (code === 0x74 && v === true && raw !== 0) {
+      this.u8(0x74);
+      this.u8(raw); // a true sent as an octet other than 1
+      return true;
+    }
+    if (code === 0x53 && v instanceof Uint8Array) {
+      this.u8(0x53); // a long string that was not valid UTF-8, kept as bytes
+      this.longstr(v, field);
+      return true;
+    }
+    return false;
   }
 
   private typedNumber(code: number, v: number): void {
@@ -293,9 +320,15 @@ export function numberTypeCode(v: number): number {
     if (v >= -0x80 && v <= 0x7f) return 0x62;
     if (v >= -0x8000 && v <= 0x7fff) return 0x73;
     if (v >= -0x80000000 && v <= 0x7fffffff) return 0x49;
-    if (Number.isSafeInteger(v)) return 0x6c;
+    return 0x6c; // may still be outside int64: the writer checks
   }
   return 0x64;
+}
+
+/** Whether `v` is a table: an object made by `{}` or `Object.create(null)`. */
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /** Whether number `v` is representable with numeric type code `code`. */
@@ -307,7 +340,7 @@ function fitsCode(code: number, v: number): boolean {
     case 0x75: return Number.isInteger(v) && v >= 0 && v <= 0xffff;
     case 0x49: return Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
     case 0x69: return Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-    case 0x6c: return Number.isSafeInteger(v);
+    case 0x6c: return Number.isInteger(v) && v >= -0x8000_0000_0000_0000 && v < 0x8000_0000_0000_0000;
     case 0x66: return Math.fround(v) === v || Number.isNaN(v);
     case 0x64: return true;
     default: return false;
