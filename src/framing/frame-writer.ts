@@ -163,6 +163,8 @@ export class FrameWriter {
     if (this.failure !== null) return;
     this.failure = err;
     this.chunks = [];
+    // A fresh slab: the old one may still back chunks the socket has not sent.
+    this.w.buf = Buffer.allocUnsafe(1024);
     this.start = this.w.pos = 0;
     const list = this.draining;
     this.draining = [];
