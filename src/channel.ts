@@ -343,6 +343,7 @@ export class Channel {
       return Promise.resolve();
     }
     this.state = 'closing';
+    this.rpc.failUnsent(new ChannelClosed({ replyText: 'channel closed by the client before the request was sent' }));
     let resolve!: () => void;
     const promise = new Promise<void>((res) => (resolve = res));
     const waiter = { promise, resolve, timer: null as NodeJS.Timeout | null };

@@ -84,6 +84,21 @@ export class RpcQueue {
     }
   }
 
+  /** Fail the calls not yet written (the channel is closing: they never will be). */
+  failUnsent(err: Error): void {
+    const keep: PendingCall[] = [];
+    const drop: PendingCall[] = [];
+    for (const c of this.calls) (c.sent ? keep : drop).push(c);
+    this.calls = keep;
+    for (const c of drop) {
+      this.clear(c);
+      if (!c.abandoned) {
+        c.abandoned = true;
+        c.fail(err);
+      }
+    }
+  }
+
   /** Name of the call at the head, for desync messages. */
   headName(): string | undefined {
     return this.calls[0]?.name;

@@ -390,6 +390,19 @@ describe('channel: errors', () => {
     t.close();
   });
 
+  it('closing a channel rejects its queued calls with ChannelClosed; the call already sent still gets its reply', async () => {
+    s = await openSession();
+    const ch = await s.protocol.channel();
+    const sent = ch.queueDeclare('', { exclusive: true });
+    const queued = [ch.queueDeclare('', { exclusive: true }), ch.basicQos({ prefetchCount: 1 })].map((p) => rejectionOf(p));
+    const closing = ch.close();
+    expect((await sent).queue).toMatch(/^amq\.gen-/);
+    for (const e of await Promise.all(queued)) expect(e).toBeInstanceOf(ChannelClosed);
+    await closing;
+    expect(ch.isOpen).toBe(false);
+    expect(s.errors).toEqual([]);
+  });
+
   it('channel close from the client: isOpen false, close-ok awaited, calls then reject ChannelClosed', async () => {
     s = await openSession();
     const ch = await s.protocol.channel();
