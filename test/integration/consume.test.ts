@@ -10,7 +10,9 @@ import {
   type Channel,
   type FieldTable,
 } from '../../src/index.js';
-import { openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
+import { connect } from '../../src/index.js';
+import { startProxy } from '../support/tcp-proxy.js';
+import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
 
 interface Got {
   body: Buffer;
@@ -153,6 +155,32 @@ describe('publish and consume', () => {
     expect(body.length).toBe(100_000);
     // A copy would own its memory exactly; the in-place slice sits inside a larger received buffer.
     expect(body.buffer.byteLength).toBeGreaterThan(body.length);
+  });
+
+  it('back-pressure: publish promises wait while the socket is backed up, and resolve once it drains', async () => {
+    const proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
+    const [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 0 });
+    try {
+      const ch = await p.channel();
+      const { queue } = await ch.queueDeclare('', { exclusive: true });
+      proxy.pause(); // the link stalls: the kernel buffers fill, then ours
+      const body = Buffer.alloc(1024 * 1024, 5);
+      let settled = 0;
+      const all = Array.from({ length: 16 }, () => ch.publish(body, '', queue).then(() => void settled++));
+      await sleep(300);
+      expect(settled).toBe(0);
+      expect(t.socket.writableLength).toBeGreaterThan(1024 * 1024);
+      proxy.resume();
+      await Promise.all(all);
+      expect(settled).toBe(16);
+      await ch.confirmSelect();
+      await ch.publish('last', '', queue);
+      expect((await ch.queueDeclare(queue, { passive: true })).messageCount).toBe(17);
+    } finally {
+      await p.close();
+      t.close();
+      await proxy.close();
+    }
   });
 
   it('a message with no properties has every property undefined', async () => {
