@@ -194,14 +194,11 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
    * this). Resolves once connection.open-ok arrives.
    */
   attach(socket: Socket): Promise<void> {
-    if (this.link !== null) return Promise.reject(new TypeError('AmqpProtocol.attach: already attached'));
-    const method = checkLoginMethod(this.options.loginMethod ?? 'PLAIN');
-    this.sasl = saslResponse(method, this.options.login ?? 'guest', this.options.password ?? 'guest');
     return new Promise<void>((resolve, reject) => {
-      if (this.state === 'closed') {
-        reject(this.goneError());
-        return;
-      }
+      if (this.link !== null) throw new TypeError('AmqpProtocol.attach: already attached');
+      if (this.state === 'closed') throw this.goneError();
+      const method = checkLoginMethod(this.options.loginMethod ?? 'PLAIN');
+      this.sasl = saslResponse(method, this.options.login ?? 'guest', this.options.password ?? 'guest');
       this.handshake = { resolve, reject };
       this.lastReceived = Date.now();
       this.link = new Link(socket, this.linkHandler);
