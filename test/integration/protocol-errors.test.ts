@@ -296,6 +296,60 @@ describe('the server side of the connection', () => {
     t.close();
   });
 
+  it('assembles content with frames of other channels interleaved, and answers a server channel.flow', async () => {
+    const deliver = (ch: number, tag: string, dtag: number): Buffer =>
+      methodFrame(ch, 60, 60, Buffer.concat([shortstr(tag), u64(dtag), u8(0), shortstr('ex'), shortstr('rk')]));
+    let flowOk: boolean | undefined;
+    fake = await startFakeServer(async (c) => {
+      await c.handshake({ frameMax: 4096 });
+      for (const ch of [1, 2]) {
+        await c.expectMethod(20, 10);
+        await c.send(channelOpenOk(ch));
+      }
+      for (const ch of [1, 2]) {
+        const f = await c.expectMethod(60, 20);
+        // basic.consume: reserved short, queue shortstr, consumer-tag shortstr, ...
+        const queueLen = f.args[2]!;
+        const tagLen = f.args[3 + queueLen]!;
+        const consumerTag = f.args.subarray(4 + queueLen, 4 + queueLen + tagLen).toString();
+        await c.send(methodFrame(ch, 60, 21, shortstr(consumerTag)));
+        (c as unknown as Record<string, string>)[`tag${ch}`] = consumerTag;
+      }
+      const t1 = (c as unknown as Record<string, string>)['tag1']!;
+      const t2 = (c as unknown as Record<string, string>)['tag2']!;
+      await c.send(
+        Buffer.concat([
+          deliver(1, t1, 1),
+          contentHeaderFrame(1, 60, 6),
+          bodyFrame(1, 'aaa'),
+          deliver(2, t2, 1),
+          contentHeaderFrame(2, 60, 2),
+          heartbeatFrame(),
+          bodyFrame(1, 'bbb'),
+          bodyFrame(2, 'cc'),
+          methodFrame(1, 20, 20, u8(0)), // channel.flow active=false
+        ]),
+      );
+      const ok = await c.expectMethod(20, 21);
+      flowOk = ok.args[0] === 1;
+      await c.expectMethod(10, 50);
+      await c.send(connectionCloseOk());
+    });
+    const [t, p] = await connect({ host: fake.host, port: fake.port });
+    const got: string[] = [];
+    const ch1 = await p.channel();
+    const ch2 = await p.channel();
+    await ch1.basicConsume((_c, b, e) => void got.push(`1:${b.toString()}:${e.routingKey}`), { queueName: 'q1' });
+    await ch2.basicConsume((_c, b) => void got.push(`2:${b.toString()}`), { queueName: 'q2' });
+    await waitFor(() => got.length === 2 && flowOk !== undefined);
+    expect(got).toEqual(['1:aaabbb:rk', '2:cc']);
+    expect(flowOk).toBe(false);
+    expect(ch1.flowActive).toBe(false);
+    await p.close();
+    await fake.settled();
+    t.close();
+  });
+
   it('insist and the vhost are sent in connection.open; a longstr secure challenge is answered', async () => {
     let open: { virtualhost: string; insist: boolean } | undefined;
     let secureOk = false;
