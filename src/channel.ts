@@ -76,12 +76,34 @@ import {
   MessageReturned,
   SynchronizationError,
 } from './errors.js';
-import type { FieldTable, Writer } from './wire/index.js';
+import type { Writer } from './wire/index.js';
 import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.js';
 import { ConfirmTracker } from './confirms.js';
 import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
+import { ContentAssembler, type AssembledContent } from './framing/content.js';
 import { RpcQueue, pendingCall, type Content } from './rpc.js';
 import type { AmqpProtocol } from './connection.js';
+import type {
+  Timeout,
+  NoWait,
+  Args,
+  QueueDeclareOptions,
+  QueueDeleteOptions,
+  ExchangeDeclareOptions,
+  ExchangeDeleteOptions,
+  BindOptions,
+  QueueUnbindOptions,
+  PurgeOptions,
+  PublishOptions,
+  QosOptions,
+  ConsumeOptions,
+  CancelOptions,
+  GetOptions,
+  NackOptions,
+  RejectOptions,
+  RecoverOptions,
+  QueueDeclareResult,
+} from './channel-options.js';
 
 export type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
 
@@ -100,81 +122,7 @@ export interface ChannelOptions {
   timeout?: number;
 }
 
-interface Timeout {
-  /** Milliseconds to wait for the reply; rejects `TimeoutError` on expiry. */
-  timeout?: number;
-}
-interface NoWait {
-  /** Send with no-wait set; resolve once written. */
-  noWait?: boolean;
-}
-interface Args {
-  arguments?: FieldTable;
-}
 
-export interface QueueDeclareOptions extends Timeout, NoWait, Args {
-  passive?: boolean;
-  durable?: boolean;
-  exclusive?: boolean;
-  autoDelete?: boolean;
-}
-export interface QueueDeleteOptions extends Timeout, NoWait {
-  ifUnused?: boolean;
-  ifEmpty?: boolean;
-}
-export interface ExchangeDeclareOptions extends Timeout, NoWait, Args {
-  passive?: boolean;
-  durable?: boolean;
-  autoDelete?: boolean;
-  internal?: boolean;
-}
-export interface ExchangeDeleteOptions extends Timeout, NoWait {
-  ifUnused?: boolean;
-}
-export interface BindOptions extends Timeout, NoWait, Args {}
-export interface QueueUnbindOptions extends Timeout, Args {}
-export interface PurgeOptions extends Timeout, NoWait {}
-export interface PublishOptions {
-  mandatory?: boolean;
-  immediate?: boolean;
-}
-export interface QosOptions extends Timeout {
-  prefetchSize?: number;
-  prefetchCount?: number;
-  /** Sent as basic.qos `global`: RabbitMQ then applies the limit to the whole channel. */
-  connectionGlobal?: boolean;
-}
-export interface ConsumeOptions extends Timeout, NoWait, Args {
-  queueName?: string;
-  consumerTag?: string;
-  noLocal?: boolean;
-  noAck?: boolean;
-  exclusive?: boolean;
-  /** Callbacks of this consumer that may run at once (default 1). */
-  concurrency?: number;
-}
-export interface CancelOptions extends Timeout, NoWait {}
-export interface GetOptions extends Timeout {
-  noAck?: boolean;
-}
-export interface NackOptions {
-  multiple?: boolean;
-  requeue?: boolean;
-}
-export interface RejectOptions {
-  requeue?: boolean;
-}
-export interface RecoverOptions extends Timeout {
-  requeue?: boolean;
-}
-
-export interface QueueDeclareResult {
-  queue: string;
-  messageCount: number;
-  consumerCount: number;
-}
-
-const EMPTY_BODY = Buffer.alloc(0);
 /** How many cancelled consumer tags a channel remembers (to reject their late deliveries). */
 const CANCELLED_MEMORY = 1024;
 
@@ -208,12 +156,7 @@ export class Channel {
   /** Our channel.close is unanswered: keep the id reserved until close-ok. */
   private awaitingCloseOk = false;
 
-  // Content being assembled: the method, then header, then body frames.
-  private inMethod: IncomingMethod | null = null;
-  private inProps: BasicProperties | null = null;
-  private inSize = 0;
-  private inFill = 0;
-  private inBody: Buffer | null = null;
+  private readonly content: ContentAssembler;
 
   /** @internal Use `protocol.channel()`. */
   constructor(
@@ -222,6 +165,7 @@ export class Channel {
     options: ChannelOptions = {},
   ) {
     this.returnCallback = options.returnCallback ?? null;
+    this.content = new ContentAssembler(channelId);
   }
 
   get isOpen(): boolean {
@@ -385,9 +329,7 @@ export class Channel {
     }
     this.consumers.clear();
     this.cancelledTags.clear();
-    this.inMethod = null;
-    this.inBody = null;
-    this.inProps = null;
+    this.content.reset();
     const w = this.closeWaiter;
     this.closeWaiter = null;
     if (w !== null) {
@@ -411,7 +353,7 @@ export class Channel {
 
   /** @internal A method frame for this channel. */
   onMethod(m: IncomingMethod): void {
-    if (this.inMethod !== null) {
+    if (this.content.busy) {
       throw new FrameError(`channel ${this.channelId}: ${METHOD_INFO[m.id].name} arrived while a content body was expected`, 505);
     }
     if (this.state === 'closed') {
@@ -422,7 +364,7 @@ export class Channel {
       } else if (m.id === CHANNEL_CLOSE) {
         this.write0(encodeChannelCloseOk);
       } else if (METHOD_INFO[m.id].hasContent) {
-        this.inMethod = m; // assemble and drop
+        this.content.start(m); // assemble and drop
       } else if (m.id === CHANNEL_OPEN_OK && this.awaitingCloseOk) {
         // late open-ok: our channel.close is already on its way
       }
@@ -432,7 +374,7 @@ export class Channel {
       case BASIC_DELIVER:
       case BASIC_RETURN:
       case BASIC_GET_OK:
-        this.inMethod = m;
+        this.content.start(m);
         return;
       case BASIC_ACK:
         this.confirms?.ack(m.args.deliveryTag, m.args.multiple);
@@ -465,49 +407,17 @@ export class Channel {
 
   /** @internal A content header for this channel. */
   onHeader(classId: number, bodySize: number, properties: BasicProperties): void {
-    const m = this.inMethod;
-    if (m === null || this.inProps !== null) {
-      throw new FrameError(`channel ${this.channelId}: content header without a content method`, 505);
-    }
-    if (classId !== METHOD_INFO[m.id].classId) {
-      throw new FrameError(`channel ${this.channelId}: content header of class ${classId} after ${METHOD_INFO[m.id].name}`, 505);
-    }
-    this.inProps = properties;
-    this.inSize = bodySize;
-    this.inFill = 0;
-    if (bodySize === 0) this.contentDone(EMPTY_BODY);
+    const done = this.content.header(classId, bodySize, properties);
+    if (done !== null) this.contentDone(done);
   }
 
   /** @internal A body frame for this channel: `buf[start, end)`. */
   onBody(buf: Buffer, start: number, end: number): void {
-    if (this.inProps === null) {
-      throw new FrameError(`channel ${this.channelId}: content body without a content header`, 505);
-    }
-    const n = end - start;
-    if (this.inFill + n > this.inSize) {
-      throw new FrameError(`channel ${this.channelId}: content body longer than the ${this.inSize} bytes its header announced`, 505);
-    }
-    if (this.inFill === 0 && n === this.inSize) {
-      // The whole body in one frame: hand over the slice, no copy.
-      this.inFill = n;
-      this.contentDone(buf.subarray(start, end));
-      return;
-    }
-    if (this.inBody === null) this.inBody = Buffer.allocUnsafe(this.inSize);
-    buf.copy(this.inBody, this.inFill, start, end);
-    this.inFill += n;
-    if (this.inFill === this.inSize) {
-      const body = this.inBody;
-      this.inBody = null;
-      this.contentDone(body);
-    }
+    const done = this.content.bodyFrame(buf, start, end);
+    if (done !== null) this.contentDone(done);
   }
 
-  private contentDone(body: Buffer): void {
-    const m = this.inMethod!;
-    const properties = this.inProps!;
-    this.inMethod = null;
-    this.inProps = null;
+  private contentDone({ method: m, properties, body }: AssembledContent): void {
     if (this.state === 'closed') return;
     // While closing, deliveries and returns are dropped (the broker requeues).
     if (this.state !== 'open' && m.id !== BASIC_GET_OK) return;

@@ -3,29 +3,25 @@
 export { connect, Transport } from './connect.js';
 export { fromUrl, parseUrl } from './url.js';
 export { AmqpProtocol, type ConnectionState, type CloseOptions, type AmqpProtocolEvents } from './connection.js';
-export {
-  Channel,
-  type ChannelState,
-  type ChannelOptions,
-  type ReturnCallback,
-  type CancellationCallback,
-  type QueueDeclareOptions,
-  type QueueDeleteOptions,
-  type ExchangeDeclareOptions,
-  type ExchangeDeleteOptions,
-  type BindOptions,
-  type QueueUnbindOptions,
-  type PurgeOptions,
-  type PublishOptions,
-  type QosOptions,
-  type ConsumeOptions,
-  type CancelOptions,
-  type GetOptions,
-  type NackOptions,
-  type RejectOptions,
-  type RecoverOptions,
-  type QueueDeclareResult,
-} from './channel.js';
+export { Channel, type ChannelState, type ChannelOptions, type ReturnCallback, type CancellationCallback } from './channel.js';
+export type {
+  QueueDeclareOptions,
+  QueueDeleteOptions,
+  ExchangeDeclareOptions,
+  ExchangeDeleteOptions,
+  BindOptions,
+  QueueUnbindOptions,
+  PurgeOptions,
+  PublishOptions,
+  QosOptions,
+  ConsumeOptions,
+  CancelOptions,
+  GetOptions,
+  NackOptions,
+  RejectOptions,
+  RecoverOptions,
+  QueueDeclareResult,
+} from './channel-options.js';
 export { type ConsumerCallback, type ConsumerState } from './consumer.js';
 export { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
 export {

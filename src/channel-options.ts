@@ -1,0 +1,78 @@
+// Option and result types of the Channel methods (API.md "Channel").
+// Every option is optional; defaults are applied by the methods.
+
+import type { FieldTable } from './wire/index.js';
+
+export interface Timeout {
+  /** Milliseconds to wait for the reply; rejects `TimeoutError` on expiry. */
+  timeout?: number;
+}
+export interface NoWait {
+  /** Send with no-wait set; resolve once written. */
+  noWait?: boolean;
+}
+export interface Args {
+  arguments?: FieldTable;
+}
+
+export interface QueueDeclareOptions extends Timeout, NoWait, Args {
+  passive?: boolean;
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+}
+export interface QueueDeleteOptions extends Timeout, NoWait {
+  ifUnused?: boolean;
+  ifEmpty?: boolean;
+}
+export interface ExchangeDeclareOptions extends Timeout, NoWait, Args {
+  passive?: boolean;
+  durable?: boolean;
+  autoDelete?: boolean;
+  internal?: boolean;
+}
+export interface ExchangeDeleteOptions extends Timeout, NoWait {
+  ifUnused?: boolean;
+}
+export interface BindOptions extends Timeout, NoWait, Args {}
+export interface QueueUnbindOptions extends Timeout, Args {}
+export interface PurgeOptions extends Timeout, NoWait {}
+export interface PublishOptions {
+  mandatory?: boolean;
+  immediate?: boolean;
+}
+export interface QosOptions extends Timeout {
+  prefetchSize?: number;
+  prefetchCount?: number;
+  /** Sent as basic.qos `global`: RabbitMQ then applies the limit to the whole channel. */
+  connectionGlobal?: boolean;
+}
+export interface ConsumeOptions extends Timeout, NoWait, Args {
+  queueName?: string;
+  consumerTag?: string;
+  noLocal?: boolean;
+  noAck?: boolean;
+  exclusive?: boolean;
+  /** Callbacks of this consumer that may run at once (default 1). */
+  concurrency?: number;
+}
+export interface CancelOptions extends Timeout, NoWait {}
+export interface GetOptions extends Timeout {
+  noAck?: boolean;
+}
+export interface NackOptions {
+  multiple?: boolean;
+  requeue?: boolean;
+}
+export interface RejectOptions {
+  requeue?: boolean;
+}
+export interface RecoverOptions extends Timeout {
+  requeue?: boolean;
+}
+
+export interface QueueDeclareResult {
+  queue: string;
+  messageCount: number;
+  consumerCount: number;
+}
