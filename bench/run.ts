@@ -1,0 +1,289 @@
+// `npm run bench` — the side-by-side benchmark of issue 5.
+//
+//   npm run bench                       full run: 5 rounds, scale 0.4 (see FULL_SCALE)
+//   npm run bench -- --quick            1 round at scale 0.1 (< 1 minute)
+//   npm run bench -- --rounds 7 --scale 0.5 --only ours,amqplib,raw
+//   npm run bench -- --scenarios publish,consume-noack-16B --chart
+//
+// Every (round, scenario, client) runs in a fresh child process
+// (bench/worker.ts); within a round the clients of each scenario run one after
+// another and their order rotates from round to round, so slow drifts of the
+// shared machine spread over all clients. Prints markdown tables (medians with
+// min–max, ratios ours / best peer and ours / raw), writes the raw JSON to
+// bench/results/<timestamp>.json, and with --chart the SVG docs/performance.svg.
+
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Adapter } from './lib/adapter.js';
+import type { Job, RunResult } from './lib/scenarios.js';
+import { SCENARIOS, countFor } from './lib/scenarios.js';
+import { renderSvg, renderTables } from './lib/report.js';
+import { machineBusySeconds } from './lib/sys.js';
+import { buildWorker } from './lib/build.js';
+
+/**
+ * The full run's default scale. At scale 1 (200k / 50k / 1k messages, 10k RPC
+ * calls) one round of the 13 scenarios × 5 clients takes ~4.5 minutes on the
+ * 2-core machine this was written on, so 5 rounds would take over 20; 0.4
+ * keeps `npm run bench` under 10 minutes. Pass --scale 1 for the issue's counts.
+ */
+const FULL_SCALE = 0.4;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+interface Args {
+  quick: boolean;
+  scale: number;
+  rounds: number;
+  only: string[] | null;
+  scenarios: string[] | null;
+  chart: boolean;
+  url: string;
+  build: boolean;
+  out: string | null;
+  /** wait before each run until the machine's busy cores drop below this (0 = off) */
+  settle: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    quick: false,
+    scale: Number.NaN,
+    rounds: Number.NaN,
+    only: null,
+    scenarios: null,
+    chart: false,
+    url: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/',
+    build: true,
+    out: null,
+    settle: 0.3,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    const [key, inline] = k.includes('=') ? [k.slice(0, k.indexOf('=')), k.slice(k.indexOf('=') + 1)] : [k, null];
+    const val = (): string => inline ?? v();
+    switch (key) {
+      case '--quick':
+        a.quick = true;
+        break;
+      case '--scale':
+        a.scale = Number(val());
+        break;
+      case '--rounds':
+        a.rounds = Number(val());
+        break;
+      case '--only':
+        a.only = val().split(',').filter(Boolean);
+        break;
+      case '--scenarios':
+        a.scenarios = val().split(',').filter(Boolean);
+        break;
+      case '--chart':
+        a.chart = true;
+        break;
+      case '--url':
+        a.url = val();
+        break;
+      case '--no-build':
+        a.build = false;
+        break;
+      case '--settle':
+        a.settle = Number(val());
+        break;
+      case '--out':
+        a.out = val();
+        break;
+      case '--help':
+      case '-h':
+        console.log(
+          'usage: npm run bench -- [--quick] [--scale X] [--rounds N] [--only c1,c2] [--scenarios s1,s2] [--chart] [--settle CORES] [--url amqp://…] [--no-build] [--out file.json]',
+        );
+        process.exit(0);
+      // eslint-disable-next-line no-fallthrough
+      default:
+        throw new Error(`unknown option ${k}`);
+    }
+  }
+  if (Number.isNaN(a.scale)) a.scale = a.quick ? 0.1 : FULL_SCALE;
+  if (Number.isNaN(a.rounds)) a.rounds = a.quick ? 1 : 5;
+  if (!(a.scale > 0) || !(a.rounds >= 1)) throw new Error('--scale must be > 0 and --rounds >= 1');
+  return a;
+}
+
+/** ours first, then the peers alphabetically, raw last. */
+function discoverClients(): string[] {
+  const names = readdirSync(path.join(here, 'adapters'))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => f.slice(0, -3));
+  const rank = (n: string): number => (n === 'ours' ? 0 : n === 'raw' ? 2 : 1);
+  return names.sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
+}
+
+function oursAvailable(): boolean {
+  return existsSync(path.join(root, 'src', 'index.ts'));
+}
+
+function runJob(w: { entry: string; execArgv: string[] }, job: Job, timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = fork(w.entry, ['run', JSON.stringify(job)], {
+      execArgv: w.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: RunResult | null = null;
+    const failed = (error: string): RunResult => ({
+      ...job,
+      ok: false,
+      error,
+      wallS: Number.NaN,
+      rate: Number.NaN,
+      clientCpuS: Number.NaN,
+      cpuPer100k: Number.NaN,
+      brokerCpuS: Number.NaN,
+      brokerCpuPer100k: Number.NaN,
+      otherCores: Number.NaN,
+      loadavg1: os.loadavg()[0]!,
+      maxRssMB: Number.NaN,
+    });
+    const timer = setTimeout(() => {
+      result ??= failed(`timed out after ${timeoutMs} ms`);
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (m) => {
+      result = m as RunResult;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(result ?? failed(`worker exited (${code ?? signal}) without a result`));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Wait (at most `maxMs`) until the machine is quiet: busy CPU over a 150 ms
+ * sample below `cores`. Other tenants of a shared machine come and go; this
+ * keeps most runs out of their bursts. Returns the milliseconds waited.
+ */
+async function settle(cores: number, maxMs: number): Promise<{ waitedMs: number; busy: number }> {
+  const t0 = performance.now();
+  let busy = 0;
+  for (;;) {
+    const b0 = machineBusySeconds();
+    const s0 = performance.now();
+    await sleep(150);
+    busy = (machineBusySeconds() - b0) / ((performance.now() - s0) / 1000);
+    const waited = performance.now() - t0;
+    if (!(busy > cores) || waited >= maxMs) return { waitedMs: waited, busy };
+    await sleep(100);
+  }
+}
+
+function fmtRate(r: number): string {
+  return r >= 10_000 ? `${(r / 1000).toFixed(0)}k` : r >= 1000 ? `${(r / 1000).toFixed(1)}k` : r.toFixed(0);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  let clients = discoverClients();
+  const notes: string[] = [];
+  if (args.only) {
+    const unknown = args.only.filter((c) => !clients.includes(c));
+    if (unknown.length) throw new Error(`unknown client(s) ${unknown.join(', ')}; have ${clients.join(', ')}`);
+    clients = clients.filter((c) => args.only!.includes(c));
+  }
+  if (clients.includes('ours') && !oursAvailable()) {
+    clients = clients.filter((c) => c !== 'ours');
+    notes.push('ours: skipped, src/index.ts does not exist yet');
+    console.error('note: src/index.ts does not exist yet; running without ours');
+  }
+  const scenarios = SCENARIOS.filter(
+    (s) => args.scenarios === null || args.scenarios.some((p) => s.id === p || s.kind === p || s.id.startsWith(p)),
+  );
+  if (scenarios.length === 0 || clients.length === 0) throw new Error('nothing to run');
+
+  const jobs: Job[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    for (const [si, s] of scenarios.entries()) {
+      // rotate by round and scenario so no client is always first or last
+      const rot = (round + si) % clients.length;
+      const order = [...clients.slice(rot), ...clients.slice(0, rot)];
+      for (const client of order) {
+        jobs.push({ round, client, scenario: s.id, kind: s.kind, size: s.size, n: countFor(s, args.scale), url: args.url });
+      }
+    }
+  }
+
+  const descriptions: Record<string, string> = {};
+  for (const c of clients) {
+    const mod = (await import(`./adapters/${c}.js`)) as { default: Adapter };
+    descriptions[c] = mod.default.describe();
+  }
+
+  const worker = await buildWorker(here, clients, args.build);
+  const started = new Date();
+  console.error(
+    `bench: ${clients.join(', ')} × ${scenarios.length} scenarios × ${args.rounds} round(s), scale ${args.scale}: ${jobs.length} runs`,
+  );
+  const results: RunResult[] = [];
+  const t0 = performance.now();
+  for (const [i, job] of jobs.entries()) {
+    const timeoutMs = 60_000 + job.n * (job.kind === 'rpc' ? 5 : 0.5) + (job.size >= 1048576 ? job.n * 50 : 0);
+    const quiet = args.settle > 0 ? await settle(args.settle, args.quick ? 300 : 3000) : { waitedMs: 0, busy: Number.NaN };
+    const r = await runJob(worker, job, timeoutMs);
+    r.settleMs = quiet.waitedMs;
+    r.busyBefore = quiet.busy;
+    results.push(r);
+    const what = r.ok
+      ? `${fmtRate(r.rate)}/s  cpu ${r.cpuPer100k.toFixed(2)} s/100k${r.p50Ms !== undefined ? `  p50 ${r.p50Ms.toFixed(3)} ms` : ''}  other ${r.otherCores.toFixed(2)}`
+      : `FAILED: ${r.error}`;
+    console.error(`[${i + 1}/${jobs.length}] r${job.round} ${job.scenario.padEnd(18)} ${job.client.padEnd(16)} ${what}`);
+  }
+  const elapsedS = (performance.now() - t0) / 1000;
+
+  const meta = {
+    started: started.toISOString(),
+    elapsedS,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    scale: args.scale,
+    rounds: args.rounds,
+    clients,
+    scenarios: scenarios.map((s) => s.id),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    memGB: os.totalmem() / 2 ** 30,
+    notes,
+    descriptions,
+    settle: args.settle,
+  };
+  const resultsDir = path.join(here, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const out = args.out ?? path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, JSON.stringify({ meta, results }, null, 1));
+
+  console.log(renderTables(meta, results));
+  console.error(`\nraw results: ${path.relative(process.cwd(), out)}  (${elapsedS.toFixed(0)} s)`);
+  if (args.chart) {
+    const svgPath = path.join(root, 'docs', 'performance.svg');
+    mkdirSync(path.dirname(svgPath), { recursive: true });
+    writeFileSync(svgPath, renderSvg(meta, results));
+    console.error(`chart: ${path.relative(process.cwd(), svgPath)}`);
+  }
+  const failures = results.filter((r) => !r.ok).length;
+  if (failures) console.error(`${failures} run(s) failed`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

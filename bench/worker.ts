@@ -1,0 +1,207 @@
+// One benchmark run in a fresh process: `worker run '<Job JSON>'`, reporting a
+// RunResult over IPC (or stdout). Also `worker rpc-server <url> <queue>`, the
+// RPC echo sidecar every client's RPC scenario talks to.
+//
+// Set-up (queues, pre-fill, the client's connect) is untimed; the timed window
+// covers only the scenario itself. Queues are unique per run, exclusive where
+// the side connection can own them, and deleted afterwards (with x-expires as
+// a safety net should the process die).
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import type { Adapter, BenchClient } from './lib/adapter.js';
+import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
+import type { Job, RunResult } from './lib/scenarios.js';
+import { CONFIRM_WINDOW, PREFETCH, publishWindow } from './lib/scenarios.js';
+import { findBeamPid, machineBusySeconds, percentile, processCpuSeconds } from './lib/sys.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function loadAdapter(name: string): Promise<Adapter> {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'mjs';
+  const mod = (await import(new URL(`./adapters/${name}.${ext}`, import.meta.url).href)) as { default: Adapter };
+  return mod.default;
+}
+
+async function waitDepth(side: RawConnection, queue: string, n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { messageCount } = await side.queueDeclare(queue, { passive: true });
+    if (messageCount >= n) return;
+    if (Date.now() > deadline) throw new Error(`queue ${queue} holds ${messageCount} of ${n} messages after ${timeoutMs} ms`);
+    await sleep(1);
+  }
+}
+
+function body(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = 97 + (i % 26);
+  return b;
+}
+
+async function startRpcServer(url: string, queue: string): Promise<ChildProcess> {
+  const self = fileURLToPath(import.meta.url);
+  const child = fork(self, ['rpc-server', url, queue], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [msg] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(() => {
+      throw new Error('rpc server exited before it was ready');
+    }),
+  ])) as [unknown];
+  if (msg !== 'ready') throw new Error(`rpc server: ${String(msg)}`);
+  return child;
+}
+
+async function run(job: Job): Promise<RunResult> {
+  const side = await RawConnection.open(parseUrl(job.url));
+  const queue = `bench.${job.scenario}.${job.client}.${process.pid}.${Date.now().toString(36)}`;
+  const payload = body(job.size);
+  const expires = { 'x-expires': 120_000 };
+  let server: ChildProcess | null = null;
+  let client: BenchClient | null = null;
+  const exclusive = job.kind === 'publish' || job.kind === 'confirm';
+  try {
+    // ---- untimed set-up
+    await side.queueDeclare(queue, { exclusive, args: expires });
+    if (job.kind === 'consume-ack' || job.kind === 'consume-noack') {
+      await side.publishMany(queue, payload, job.n, { confirm: false, window: 0 });
+      await waitDepth(side, queue, job.n, 120_000);
+    }
+    if (job.kind === 'rpc') server = await startRpcServer(job.url, queue);
+    const adapter = await loadAdapter(job.client);
+    client = await adapter.connect(job.url);
+    let call: ((b: Buffer) => Promise<unknown>) | null = null;
+    if (job.kind === 'rpc') {
+      call = await client.rpc(queue);
+      for (let i = 0; i < 50; i++) await call(payload); // warm the path, untimed
+    }
+    const lat = job.kind === 'rpc' ? new Float64Array(job.n) : null;
+
+    // ---- timed
+    const beam = findBeamPid();
+    const serverPid = server?.pid ?? null;
+    const cpu0 = process.cpuUsage();
+    const beam0 = processCpuSeconds(beam);
+    const srv0 = serverPid === null ? 0 : processCpuSeconds(serverPid);
+    const mach0 = machineBusySeconds();
+    const h0 = process.hrtime.bigint();
+    const t0 = performance.now();
+    switch (job.kind) {
+      case 'publish':
+        await client.publish(queue, payload, job.n, { confirm: false, window: publishWindow(job.size) });
+        await waitDepth(side, queue, job.n, 120_000);
+        break;
+      case 'confirm':
+        await client.publish(queue, payload, job.n, { confirm: true, window: CONFIRM_WINDOW });
+        break;
+      case 'consume-ack':
+        await client.consume(queue, job.n, { noAck: false, prefetch: PREFETCH });
+        break;
+      case 'consume-noack':
+        await client.consume(queue, job.n, { noAck: true, prefetch: PREFETCH });
+        break;
+      case 'rpc':
+        for (let i = 0; i < job.n; i++) {
+          const s = performance.now();
+          await call!(payload);
+          lat![i] = performance.now() - s;
+        }
+        break;
+    }
+    const wallS = (performance.now() - t0) / 1000;
+    const h1 = process.hrtime.bigint();
+    const cpu = process.cpuUsage(cpu0);
+    const brokerCpuS = processCpuSeconds(beam) - beam0;
+    const srvCpuS = serverPid === null ? 0 : processCpuSeconds(serverPid) - srv0;
+    const machS = machineBusySeconds() - mach0;
+    const clientCpuS = (cpu.user + cpu.system) / 1e6;
+    const per100k = 100_000 / job.n;
+
+    if (job.kind === 'confirm') {
+      // not timed: make sure the broker really has them all
+      await waitDepth(side, queue, job.n, 30_000);
+    }
+    const res: RunResult = {
+      ...job,
+      ok: true,
+      wallS,
+      rate: job.n / wallS,
+      clientCpuS,
+      cpuPer100k: clientCpuS * per100k,
+      brokerCpuS,
+      brokerCpuPer100k: brokerCpuS * per100k,
+      otherCores: Math.max(0, (machS - clientCpuS - brokerCpuS - srvCpuS) / wallS),
+      loadavg1: os.loadavg()[0]!,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+      windowUs: [Number(h0 / 1000n), Number(h1 / 1000n)],
+    };
+    if (lat !== null) {
+      res.p50Ms = percentile(lat, 50);
+      res.p99Ms = percentile(lat, 99);
+    }
+    return res;
+  } finally {
+    if (client !== null) await Promise.race([client.close().catch(() => undefined), sleep(3000)]);
+    if (server !== null) server.kill();
+    await side.queueDelete(queue).catch(() => undefined);
+    await side.close();
+  }
+}
+
+/** The RPC echo server: consume requests (no-ack), reply to reply-to with the same body. */
+async function rpcServer(url: string, queue: string): Promise<void> {
+  const c = await RawConnection.open(parseUrl(url));
+  c.collectContent = true;
+  c.onMessage = (m) => {
+    const { replyTo, correlationId } = readReplyProps(m.header);
+    if (replyTo === undefined) return;
+    c.send(encodePublish(1, '', replyTo, m.body, c.frameMax, correlationId === undefined ? {} : { correlationId }));
+  };
+  await c.consume(queue, true);
+  process.send?.('ready');
+  process.on('SIGTERM', () => {
+    void c.close().finally(() => process.exit(0));
+  });
+  await c.failed().catch(() => process.exit(0));
+}
+
+async function main(): Promise<void> {
+  const [mode, a, b] = process.argv.slice(2);
+  if (mode === 'rpc-server' && a !== undefined && b !== undefined) return rpcServer(a, b);
+  if (mode !== 'run' || a === undefined) {
+    console.error("usage: worker run '<job json>' | worker rpc-server <url> <queue>");
+    process.exit(2);
+  }
+  const job = JSON.parse(a) as Job;
+  let res: RunResult;
+  try {
+    res = await run(job);
+  } catch (e) {
+    res = {
+      ...job,
+      ok: false,
+      error: e instanceof Error ? e.message : String(e),
+      wallS: Number.NaN,
+      rate: Number.NaN,
+      clientCpuS: Number.NaN,
+      cpuPer100k: Number.NaN,
+      brokerCpuS: Number.NaN,
+      brokerCpuPer100k: Number.NaN,
+      otherCores: Number.NaN,
+      loadavg1: os.loadavg()[0]!,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    };
+  }
+  if (process.send) process.send(res, () => process.exit(0));
+  else {
+    console.log(JSON.stringify(res));
+    process.exit(0);
+  }
+}
+
+void main();
