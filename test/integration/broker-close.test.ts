@@ -1,9 +1,9 @@
 // The real broker closing our connection (rabbitmqctl close_connection: 320).
 import { describe, expect, it } from 'vitest';
 import { AmqpClosedConnection } from '../../src/index.js';
-import { openSession, rabbitmqctl, rejectionOf } from './helpers.js';
+import { LOCAL_BROKER, openSession, rabbitmqctl, rejectionOf } from './helpers.js';
 
-describe('connection closed by the broker', () => {
+describe.skipIf(!LOCAL_BROKER)('connection closed by the broker', () => {
   it('reports CONNECTION_FORCED (320) to onError once and fails later calls with the same error', async () => {
     const s = await openSession();
     const sock = s.transport.socket;

@@ -9,6 +9,8 @@ export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:56
 const parsed = parseUrl(AMQP_URL);
 export const BROKER_HOST = parsed.host ?? 'localhost';
 export const BROKER_PORT = parsed.port ?? 5672;
+/** rabbitmqctl can only drive a broker on this machine. */
+export const LOCAL_BROKER = ['localhost', '127.0.0.1', '::1'].includes(BROKER_HOST);
 
 /** A name no other test (or earlier run) uses. */
 export function uniqueName(prefix: string): string {
