@@ -131,6 +131,13 @@ type Reply<K extends MethodId> = Extract<IncomingMethod, { id: K }>;
 let tagCounter = 0;
 const tagPrefix = `amqp091-${process.pid}-${Date.now().toString(36)}`;
 
+/** A rejected promise that is not reported as unhandled if the caller ignores it (publish). */
+function quietRejection(err: unknown): Promise<never> {
+  const p = Promise.reject(err);
+  p.catch(() => undefined);
+  return p;
+}
+
 function checkTag(deliveryTag: unknown, what: string): number {
   if (typeof deliveryTag !== 'number' || !Number.isSafeInteger(deliveryTag) || deliveryTag < 0) {
     throw new TypeError(`${what}: deliveryTag must be an integer 0..2^53-1, got ${String(deliveryTag)}`);
@@ -630,7 +637,9 @@ export class Channel {
    * mark; in confirm mode, on the broker's ack (nack → `PublishFailed`).
    * While the connection is blocked, waits for unblocked. A Uint8Array
    * payload of 8 KiB or more is sent without copying: do not modify it
-   * until the promise settles.
+   * until the promise settles. The promise may be ignored (fire and
+   * forget): its rejection is never reported as unhandled, and a failure
+   * that ends the channel or connection also surfaces there.
    */
   publish(
     payload: string | Uint8Array,
@@ -640,9 +649,11 @@ export class Channel {
     o?: PublishOptions,
   ): Promise<void> {
     if (this.conn.blocked !== null && this.usable()) {
-      return new Promise<void>((resolve, reject) => {
+      const held = new Promise<void>((resolve, reject) => {
         this.conn.holdPublish(() => this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject), reject);
       });
+      held.catch(() => undefined);
+      return held;
     }
     return this.publishNow(payload, exchangeName, routingKey, properties, o);
   }
@@ -665,11 +676,11 @@ export class Channel {
     properties: BasicPropertiesInit | undefined,
     o: PublishOptions | undefined,
   ): Promise<void> {
-    if (!this.usable()) return Promise.reject(this.closedError());
+    if (!this.usable()) return quietRejection(this.closedError());
     let body: Uint8Array;
     if (typeof payload === 'string') body = Buffer.from(payload, 'utf8');
     else if (payload instanceof Uint8Array) body = payload;
-    else return Promise.reject(new TypeError(`publish: payload must be a string or a Uint8Array, got ${typeof payload}`));
+    else return quietRejection(new TypeError(`publish: payload must be a string or a Uint8Array, got ${typeof payload}`));
     const fw = this.conn.fw;
     const mark = fw.method(this.channelId);
     try {
@@ -683,7 +694,7 @@ export class Channel {
       fw.content(this.channelId, properties, body);
     } catch (err) {
       fw.rollback(mark);
-      return Promise.reject(err);
+      return quietRejection(err);
     }
     if (this.confirms !== null) return this.confirms.register();
     return fw.whenWritten();

@@ -22,9 +22,12 @@ export class ConfirmTracker {
   /** Register the next publish; its frames must be written right after, in tag order. */
   register(): Promise<void> {
     const tag = this.nextTag++;
-    return new Promise<void>((resolve, reject) => {
+    const p = new Promise<void>((resolve, reject) => {
       this.pending.set(tag, { resolve, reject });
     });
+    // An ignored publish must not crash the process; awaiting it still rejects.
+    p.catch(() => undefined);
+    return p;
   }
 
   ack(tag: number, multiple: boolean): void {

@@ -141,7 +141,13 @@ export class FrameWriter {
    */
   whenWritten(): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.batch === null) this.batch = waiter();
+    if (this.batch === null) {
+      this.batch = waiter();
+      // Shared by every publish of the batch; a caller that ignores it
+      // (fire-and-forget publish) must not crash the process when the
+      // connection dies: that failure also reaches onError.
+      this.batch.promise.catch(() => undefined);
+    }
     return this.batch.promise;
   }
 

@@ -103,6 +103,27 @@ describe('publisher confirms and returns', () => {
     expect(ch.isOpen).toBe(true);
   });
 
+  it('ignored publish promises never become unhandled rejections (plain, confirmed, on a closed channel)', async () => {
+    s = await openSession();
+    const plain = await s.protocol.channel();
+    const confirmed = await s.protocol.channel();
+    await confirmed.confirmSelect();
+    const { queue } = await plain.queueDeclare('', { exclusive: true });
+    const doomed = await s.protocol.channel();
+    await doomed.close();
+    for (let i = 0; i < 20; i++) {
+      void plain.publish('x', '', queue);
+      void confirmed.publish('x', '', queue);
+      void doomed.publish('x', '', queue);
+      void plain.publish('x', 'e'.repeat(300), queue);
+    }
+    s.transport.close();
+    await s.protocol.waitClosed(2000);
+    await new Promise((r) => setTimeout(r, 50));
+    // The setup file fails this test if any of the promises above was reported unhandled.
+    expect(s.protocol.state).toBe('closed');
+  });
+
   it('publish rejects bad arguments with TypeError without breaking the channel', async () => {
     s = await openSession();
     const ch = s.channel;

@@ -209,25 +209,26 @@ describe('connect', () => {
     expect(err).toBeInstanceOf(AmqpClosedConnection);
   });
 
-  it('missed heartbeats from the real broker (link paused by a proxy) fail the connection within 2h + 1 s', async () => {
+  it('heartbeats flow both ways with the real broker and keep an idle connection open past 2h', async () => {
+    // (Detection of missed heartbeats is tested deterministically against the
+    // scripted peer in protocol-errors.test.ts: with a real broker behind a
+    // stalled link, the broker's own detection races ours.)
     const proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
     try {
       const errors: Error[] = [];
-      const [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 2, onError: (e) => void errors.push(e) });
-      const ch = await p.channel();
-      await sleep(4500); // longer than 2h idle, but heartbeats flow both ways: still open
+      const [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 1, onError: (e) => void errors.push(e) });
+      const link = proxy.connections[0]!;
+      const up = link.bytesUp;
+      const down = link.bytesDown;
+      await sleep(3000); // three intervals of silence from the application
       expect(p.state).toBe('open');
-      proxy.pause();
-      const t0 = Date.now();
-      const pending = rejectionOf(ch.queueDeclare('', { exclusive: true }));
-      await p.waitClosed(7000);
-      expect(Date.now() - t0).toBeLessThanOrEqual(5100);
-      expect(errors).toHaveLength(1);
-      const err = errors[0] as AmqpClosedConnection;
-      expect(err).toBeInstanceOf(AmqpClosedConnection);
-      expect(err.code).toBe(0);
-      expect(err.replyText).toMatch(/missed heartbeats/);
-      expect(await pending).toBe(err);
+      expect(errors).toEqual([]);
+      // At least a few 8-byte heartbeat frames went each way.
+      expect(link.bytesUp - up).toBeGreaterThanOrEqual(16);
+      expect(link.bytesDown - down).toBeGreaterThanOrEqual(16);
+      const ch = await p.channel();
+      await ch.queueDeclare('', { exclusive: true });
+      await p.close();
       t.close();
     } finally {
       await proxy.close();
