@@ -80,7 +80,7 @@ import type { Writer } from './wire/index.js';
 import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.js';
 import { ConfirmTracker } from './confirms.js';
 import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
-import { ContentAssembler, type AssembledContent } from './framing/content.js';
+import { ContentAssembler } from './framing/content.js';
 import { RpcQueue, pendingCall, type Content } from './rpc.js';
 import type { AmqpProtocol } from './connection.js';
 import type {
@@ -172,7 +172,7 @@ export class Channel {
     options: ChannelOptions = {},
   ) {
     this.returnCallback = options.returnCallback ?? null;
-    this.content = new ContentAssembler(channelId);
+    this.content = new ContentAssembler(channelId, (m, properties, body) => this.contentDone(m, properties, body));
   }
 
   get isOpen(): boolean {
@@ -414,17 +414,15 @@ export class Channel {
 
   /** @internal A content header for this channel. */
   onHeader(classId: number, bodySize: number, properties: BasicProperties): void {
-    const done = this.content.header(classId, bodySize, properties);
-    if (done !== null) this.contentDone(done);
+    this.content.header(classId, bodySize, properties);
   }
 
   /** @internal A body frame for this channel: `buf[start, end)`. */
   onBody(buf: Buffer, start: number, end: number): void {
-    const done = this.content.bodyFrame(buf, start, end);
-    if (done !== null) this.contentDone(done);
+    this.content.bodyFrame(buf, start, end);
   }
 
-  private contentDone({ method: m, properties, body }: AssembledContent): void {
+  private contentDone(m: IncomingMethod, properties: BasicProperties, body: Buffer): void {
     if (this.state === 'closed') return;
     // While closing, deliveries and returns are dropped (the broker requeues).
     if (this.state !== 'open' && m.id !== BASIC_GET_OK) return;

@@ -9,11 +9,8 @@ import { METHOD_INFO, type BasicProperties, type IncomingMethod } from '../../ge
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-export interface AssembledContent {
-  method: IncomingMethod;
-  properties: BasicProperties;
-  body: Buffer;
-}
+/** Receives each complete message. */
+export type ContentHandler = (method: IncomingMethod, properties: BasicProperties, body: Buffer) => void;
 
 export class ContentAssembler {
   private method: IncomingMethod | null = null;
@@ -22,7 +19,10 @@ export class ContentAssembler {
   private fill = 0;
   private body: Buffer | null = null;
 
-  constructor(private readonly channelId: number) {}
+  constructor(
+    private readonly channelId: number,
+    private readonly onContent: ContentHandler,
+  ) {}
 
   /** A content method arrived and its header and body are still due. */
   get busy(): boolean {
@@ -35,8 +35,8 @@ export class ContentAssembler {
     this.properties = null;
   }
 
-  /** The content header; returns the message when the body is empty. */
-  header(classId: number, bodySize: number, properties: BasicProperties): AssembledContent | null {
+  /** The content header; completes the message when the body is empty. */
+  header(classId: number, bodySize: number, properties: BasicProperties): void {
     const m = this.method;
     if (m === null || this.properties !== null) {
       throw new FrameError(`channel ${this.channelId}: content header without a content method`, 505);
@@ -47,11 +47,11 @@ export class ContentAssembler {
     this.properties = properties;
     this.size = bodySize;
     this.fill = 0;
-    return bodySize === 0 ? this.done(EMPTY_BODY) : null;
+    if (bodySize === 0) this.done(EMPTY_BODY);
   }
 
-  /** A body frame, `buf[start, end)`; returns the message once complete. */
-  bodyFrame(buf: Buffer, start: number, end: number): AssembledContent | null {
+  /** A body frame, `buf[start, end)`; completes the message with its last byte. */
+  bodyFrame(buf: Buffer, start: number, end: number): void {
     if (this.properties === null) {
       throw new FrameError(`channel ${this.channelId}: content body without a content header`, 505);
     }
@@ -59,14 +59,17 @@ export class ContentAssembler {
     if (this.fill + n > this.size) {
       throw new FrameError(`channel ${this.channelId}: content body longer than the ${this.size} bytes its header announced`, 505);
     }
-    if (this.fill === 0 && n === this.size) return this.done(buf.subarray(start, end));
+    if (this.fill === 0 && n === this.size) {
+      this.done(buf.subarray(start, end));
+      return;
+    }
     if (this.body === null) this.body = Buffer.allocUnsafe(this.size);
     buf.copy(this.body, this.fill, start, end);
     this.fill += n;
-    if (this.fill < this.size) return null;
+    if (this.fill < this.size) return;
     const body = this.body;
     this.body = null;
-    return this.done(body);
+    this.done(body);
   }
 
   /** Forget a half-assembled message (the channel closed). */
@@ -76,10 +79,11 @@ export class ContentAssembler {
     this.body = null;
   }
 
-  private done(body: Buffer): AssembledContent {
-    const out = { method: this.method!, properties: this.properties!, body };
+  private done(body: Buffer): void {
+    const method = this.method!;
+    const properties = this.properties!;
     this.method = null;
     this.properties = null;
-    return out;
+    this.onContent(method, properties, body);
   }
 }
