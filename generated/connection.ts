@@ -313,6 +313,13 @@ export interface ConnectionOpen {
    * The name of the virtual host to work with.
    */
   virtualHost: string;
+  /**
+   * Spec: insist (bit): refuse redirection.
+   *
+   * Asks the broker not to redirect the client to another cluster node. Brokers of 0-9-1
+   * ignore it; it is kept so the client can send what the user asked for.
+   */
+  insist: boolean;
 }
 
 /** Write connection.open (method id and arguments) at the writer's position. */
@@ -320,18 +327,18 @@ export function encodeConnectionOpen(w: Writer, m: ConnectionOpen): void {
   w.u32(CONNECTION_OPEN);
   w.shortstr(m.virtualHost, 'connection.open.virtual-host');
   w.u8(0); // reserved-1
-  w.u8(0); // reserved-2
+  w.u8((m.insist ? 1 : 0)); // insist
 }
 
 /** Read the arguments of connection.open; the reader is just past the method id. */
 export function decodeConnectionOpen(r: Reader): ConnectionOpen {
   const virtualHost = r.shortstr('connection.open.virtual-host');
   r.shortstr('connection.open.reserved-1'); // reserved-1
-  const bits0 = r.u8('connection.open.reserved-2');
+  const bits0 = r.u8('connection.open.insist');
   if ((bits0 & 0xfe) !== 0) {
     throw new FrameError(`connection.open: invalid bit pattern 0x${bits0.toString(16)}`);
   }
-  return { virtualHost };
+  return { virtualHost, insist: (bits0 & 1) !== 0 };
 }
 
 /** connection.open-ok: class 10, method 41. */

@@ -10,7 +10,7 @@ import {
   CONNECTION_BLOCKED,
   CONNECTION_CLOSE,
   CONNECTION_CLOSE_OK,
-  CONNECTION_OPEN,
+  encodeConnectionOpen,
   CONNECTION_OPEN_OK,
   CONNECTION_SECURE,
   CONNECTION_START,
@@ -411,14 +411,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
     this.parser.maxPayload = payload;
     this.fw.maxPayload = payload;
     this.send(encodeConnectionTuneOk, t);
-    // connection.open by hand: the generated codec hides the deprecated insist bit.
-    const fw = this.fw;
-    const mark = fw.method(0);
-    fw.w.u32(CONNECTION_OPEN);
-    fw.w.shortstr(this.options.virtualhost ?? '/', 'connection.open.virtual-host');
-    fw.w.shortstr('', 'connection.open.capabilities');
-    fw.w.u8(this.options.insist ? 1 : 0);
-    fw.end(mark);
+    this.send(encodeConnectionOpen, { virtualHost: this.options.virtualhost ?? '/', insist: this.options.insist ?? false });
     this.handshakeStep = 'open-ok';
     if (t.heartbeat > 0) {
       const hb = new Heartbeat(t.heartbeat, {

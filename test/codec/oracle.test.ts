@@ -17,7 +17,6 @@ const RESERVED: Record<string, unknown> = {
   outOfBand: '',
   channelId: Buffer.alloc(0),
   capabilities: '',
-  insist: false,
   knownHosts: '',
   clusterId: '', // basic.get-empty's reserved-1
 };
