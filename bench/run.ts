@@ -1,6 +1,6 @@
 // `npm run bench` — the side-by-side benchmark of issue 5.
 //
-//   npm run bench                       full run: 5 rounds, scale 0.4 (see FULL_SCALE)
+//   npm run bench                       full run: 5 rounds, scale 0.35 (see FULL_SCALE)
 //   npm run bench -- --quick            1 round at scale 0.1 (< 1 minute)
 //   npm run bench -- --rounds 7 --scale 0.5 --only ours,amqplib,raw
 //   npm run bench -- --scenarios publish,consume-noack-16B --chart
@@ -27,10 +27,10 @@ import { buildWorker } from './lib/build.js';
 /**
  * The full run's default scale. At scale 1 (200k / 50k / 1k messages, 10k RPC
  * calls) one round of the 13 scenarios × 5 clients takes ~4.5 minutes on the
- * 2-core machine this was written on, so 5 rounds would take over 20; 0.4
+ * 2-core machine this was written on, so 5 rounds would take over 20; 0.35
  * keeps `npm run bench` under 10 minutes. Pass --scale 1 for the issue's counts.
  */
-const FULL_SCALE = 0.4;
+const FULL_SCALE = 0.35;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -170,7 +170,7 @@ function runJob(w: { entry: string; execArgv: string[] }, job: Job, timeoutMs: n
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Wait (at most `maxMs`) until the machine is quiet: busy CPU over a 150 ms
+ * Wait (at most `maxMs`) until the machine is quiet: busy CPU over a 100 ms
  * sample below `cores`. Other tenants of a shared machine come and go; this
  * keeps most runs out of their bursts. Returns the milliseconds waited.
  */
@@ -180,7 +180,7 @@ async function settle(cores: number, maxMs: number): Promise<{ waitedMs: number;
   for (;;) {
     const b0 = machineBusySeconds();
     const s0 = performance.now();
-    await sleep(150);
+    await sleep(100);
     busy = (machineBusySeconds() - b0) / ((performance.now() - s0) / 1000);
     const waited = performance.now() - t0;
     if (!(busy > cores) || waited >= maxMs) return { waitedMs: waited, busy };
@@ -206,8 +206,10 @@ async function main(): Promise<void> {
     notes.push('ours: skipped, src/index.ts does not exist yet');
     console.error('note: src/index.ts does not exist yet; running without ours');
   }
-  const scenarios = SCENARIOS.filter(
-    (s) => args.scenarios === null || args.scenarios.some((p) => s.id === p || s.kind === p || s.id.startsWith(p)),
+  const scenarios = SCENARIOS.filter((s) =>
+    args.scenarios === null
+      ? !s.optional
+      : args.scenarios.some((p) => s.id === p || (!s.optional && (s.kind === p || s.id.startsWith(p)))),
   );
   if (scenarios.length === 0 || clients.length === 0) throw new Error('nothing to run');
 
@@ -235,24 +237,9 @@ async function main(): Promise<void> {
     `bench: ${clients.join(', ')} × ${scenarios.length} scenarios × ${args.rounds} round(s), scale ${args.scale}: ${jobs.length} runs`,
   );
   const results: RunResult[] = [];
-  const t0 = performance.now();
-  for (const [i, job] of jobs.entries()) {
-    const timeoutMs = 60_000 + job.n * (job.kind === 'rpc' ? 5 : 0.5) + (job.size >= 1048576 ? job.n * 50 : 0);
-    const quiet = args.settle > 0 ? await settle(args.settle, args.quick ? 300 : 3000) : { waitedMs: 0, busy: Number.NaN };
-    const r = await runJob(worker, job, timeoutMs);
-    r.settleMs = quiet.waitedMs;
-    r.busyBefore = quiet.busy;
-    results.push(r);
-    const what = r.ok
-      ? `${fmtRate(r.rate)}/s  cpu ${r.cpuPer100k.toFixed(2)} s/100k${r.p50Ms !== undefined ? `  p50 ${r.p50Ms.toFixed(3)} ms` : ''}  other ${r.otherCores.toFixed(2)}`
-      : `FAILED: ${r.error}`;
-    console.error(`[${i + 1}/${jobs.length}] r${job.round} ${job.scenario.padEnd(18)} ${job.client.padEnd(16)} ${what}`);
-  }
-  const elapsedS = (performance.now() - t0) / 1000;
-
   const meta = {
     started: started.toISOString(),
-    elapsedS,
+    elapsedS: 0,
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     scale: args.scale,
     rounds: args.rounds,
@@ -269,6 +256,24 @@ async function main(): Promise<void> {
   const resultsDir = path.join(here, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const out = args.out ?? path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  const t0 = performance.now();
+  for (const [i, job] of jobs.entries()) {
+    const timeoutMs = 60_000 + job.n * (job.kind === 'rpc' ? 5 : 0.5) + (job.size >= 1048576 ? job.n * 50 : 0);
+    const quiet = args.settle > 0 ? await settle(args.settle, args.quick ? 300 : 3000) : { waitedMs: 0, busy: Number.NaN };
+    const r = await runJob(worker, job, timeoutMs);
+    r.settleMs = quiet.waitedMs;
+    r.busyBefore = quiet.busy;
+    results.push(r);
+    // NaN travels over IPC as null: print defensively
+    const f = (x: number | null | undefined, d: number): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '?');
+    const what = r.ok
+      ? `${typeof r.rate === 'number' ? fmtRate(r.rate) : '?'}/s  cpu ${f(r.cpuPer100k, 2)} s/100k${r.p50Ms != null ? `  p50 ${f(r.p50Ms, 3)} ms` : ''}  other ${f(r.otherCores, 2)}`
+      : `FAILED: ${r.error}`;
+    writeFileSync(out, JSON.stringify({ meta, results }, null, 1)); // partial, in case we die
+    console.error(`[${i + 1}/${jobs.length}] r${job.round} ${job.scenario.padEnd(18)} ${job.client.padEnd(16)} ${what}`);
+  }
+  meta.elapsedS = (performance.now() - t0) / 1000;
+  const elapsedS = meta.elapsedS;
   writeFileSync(out, JSON.stringify({ meta, results }, null, 1));
 
   console.log(renderTables(meta, results));
