@@ -216,3 +216,34 @@ describe('scenario 6: a connection.tune below the spec minimum frame-max (found 
     });
   }
 });
+
+describe('scenario 6: close timing after bad bytes', () => {
+  it('a server that never answers the close: the client destroys its socket about 1 s after sending close (501)', async () => {
+    leaks = startLeakCheck();
+    let sentCloseAt = 0;
+    let socketGoneAt = 0;
+    let code = 0;
+    fake = await startFakeServer(async (c) => {
+      await c.handshake();
+      await c.send(frame(1, 0, Buffer.from([0, 10, 0, 61]), 0x00)); // bad frame-end
+      code = parseClose(await c.expectMethod(10, 50)).replyCode;
+      sentCloseAt = Date.now();
+      await c.closed; // never answer
+      socketGoneAt = Date.now();
+    });
+    const onError: Error[] = [];
+    const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void onError.push(e) });
+    await p.waitClosed(3000);
+    await fake.settled();
+    expect(code).toBe(501);
+    expect(onError).toHaveLength(1);
+    expect(onError[0]).toBeInstanceOf(FrameError);
+    const linger = socketGoneAt - sentCloseAt;
+    expect(linger).toBeGreaterThanOrEqual(800);
+    expect(linger).toBeLessThanOrEqual(1500);
+    t.close();
+    await fake.close();
+    fake = undefined;
+    await leaks.assertClean();
+  });
+});

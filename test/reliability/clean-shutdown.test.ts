@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fromUrl } from '../../src/index.js';
+import { connect, fromUrl } from '../../src/index.js';
+import { startFakeServer } from '../support/fake-server.js';
 import { AMQP_URL, BROKER_HOST, BROKER_PORT, sleep, startLeakCheck } from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,6 +37,36 @@ describe('scenario 10: clean shutdown', () => {
     expect(process.eventNames().map((e) => `${String(e)}:${process.listenerCount(e)}`)).toEqual(processListeners);
     await leaks.assertClean();
   });
+
+  for (const timeout of [undefined, 300]) {
+    it(`close() against a server that never sends close-ok: resolves after ${timeout ?? 'the default 2000'} ms, socket destroyed, nothing left`, async () => {
+      const leaks = startLeakCheck();
+      let gotClose = false;
+      const fake = await startFakeServer(async (c) => {
+        await c.handshake();
+        await c.expectMethod(10, 50);
+        gotClose = true;
+        await c.closed; // never answer
+      });
+      try {
+        const errors: Error[] = [];
+        const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void errors.push(e) });
+        const t0 = Date.now();
+        await p.close(timeout === undefined ? {} : { timeout });
+        const took = Date.now() - t0;
+        const want = timeout ?? 2000;
+        expect(took).toBeGreaterThanOrEqual(want - 50);
+        expect(took).toBeLessThanOrEqual(want + 500);
+        expect(gotClose).toBe(true);
+        expect(p.state).toBe('closed');
+        expect(t.socket.destroyed).toBe(true);
+        expect(errors).toEqual([]);
+      } finally {
+        await fake.close();
+      }
+      await leaks.assertClean();
+    });
+  }
 
   it('a process that runs a session and every failure scenario exits by itself, promptly, without --forceExit', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/reliability/fixtures/exit-child.ts'], {

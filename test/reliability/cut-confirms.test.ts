@@ -16,6 +16,7 @@ import {
   tapConfirms,
   track,
   turns,
+  sleep,
   uniqueName,
   waitFor,
   type LeakCheck,
@@ -124,6 +125,49 @@ describe('scenario 3: the link is cut during a confirmed publish burst', () => {
     await proxy.close();
     proxy = undefined;
     expect(errors).toHaveLength(1);
+    await leaks.assertClean();
+  }, 60_000);
+
+  it('without confirms: publishes waiting for the socket to drain (link stalled) all reject when the link is then cut', async () => {
+    const leaks: LeakCheck = startLeakCheck();
+    proxy = await startProxy({ targetHost: BROKER_HOST, targetPort: BROKER_PORT });
+    const errors: Error[] = [];
+    let t: Transport | undefined;
+    let p: AmqpProtocol | undefined;
+    cleanup = async () => {
+      await p?.close({ timeout: 200 });
+      t?.close();
+      leaks.stop();
+    };
+    [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 0, onError: (e) => void errors.push(e) });
+    const ch = await p.channel();
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    proxy.pause();
+    const payload = Buffer.alloc(64 * 1024, 1);
+    const publishes: ReturnType<typeof track>[] = [];
+    // Publish until the client holds publishes back (the socket stays above its high-water mark).
+    for (let i = 0; i < 2000; i++) {
+      publishes.push(track(ch.publish(payload, '', queue)));
+      if (i % 50 === 49) {
+        await sleep(20);
+        if (publishes.filter((x) => x.outcome.state === 'pending').length >= 20) break;
+      }
+    }
+    const waiting = publishes.filter((x) => x.outcome.state === 'pending');
+    expect(waiting.length, 'no publish is waiting for the socket to drain').toBeGreaterThanOrEqual(20);
+    proxy.cut();
+    await p.waitClosed(10_000);
+    await Promise.all(publishes.map((x) => x.done));
+    await turns();
+    expect(errors).toHaveLength(1);
+    const err = errors[0] as AmqpClosedConnection;
+    expect(err.constructor).toBe(AmqpClosedConnection);
+    expect(err.code).toBe(0);
+    for (const x of waiting) expect(x.outcome).toEqual({ state: 'rejected', error: err });
+    for (const x of publishes) expect(x.outcome.state).not.toBe('pending');
+    t.close();
+    await proxy.close();
+    proxy = undefined;
     await leaks.assertClean();
   }, 60_000);
 });

@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   console.log('             (level:code; code = FrameError reply code the case ended with, 0 = no frame error)');
   if (failures.length > 0) {
     writeFileSync(out, JSON.stringify({ seed, cases, clientShare, failures }, null, 1) + '\n');
-    console.log(`failures written to ${out}; replay one with: npm run fuzz -- --seed ${seed} --case <index>`);
+    console.log(`failures written to ${out}; replay one with: npm run fuzz -- --seed ${seed}${clientShare === 0.25 ? '' : ` --client-share ${clientShare}`} --case <index>`);
     const kinds = new Map<string, number>();
     for (const f of failures) {
       const k = `${f.level}: ${f.reason.split('\n')[0]!.slice(0, 160)}`;
