@@ -247,3 +247,35 @@ describe('scenario 6: close timing after bad bytes', () => {
     await leaks.assertClean();
   });
 });
+
+describe('scenario 6: an onError that throws or rejects', () => {
+  for (const kind of ['throws', 'rejects'] as const) {
+    it(`onError ${kind}: the process survives (no uncaught exception, no unhandled rejection), the end is still clean`, async () => {
+      leaks = startLeakCheck();
+      fake = await startFakeServer(async (c) => {
+        await c.handshake();
+        await c.send(frame(1, 0, Buffer.from([0, 10, 0, 61]), 0x00));
+        await c.expectMethod(10, 50);
+        await c.send(connectionCloseOk());
+        await c.closed;
+      });
+      let calls = 0;
+      const onError = (): Promise<void> => {
+        calls++;
+        if (kind === 'throws') throw new Error('onError blew up');
+        return Promise.reject(new Error('onError rejected'));
+      };
+      const [t, p] = await connect({ host: fake.host, port: fake.port, onError });
+      await p.waitClosed(3000);
+      await turns(5);
+      expect(calls).toBe(1);
+      expect(p.closeError).toBeInstanceOf(FrameError);
+      expect(p.closeError?.code).toBe(501);
+      t.close();
+      await fake.close();
+      fake = undefined;
+      await leaks.assertClean();
+      // setup.ts fails this test by itself on any unhandled rejection / uncaught exception.
+    });
+  }
+});

@@ -79,6 +79,18 @@ async function healthy(r: Rig): Promise<void> {
   expect(r.errors).toEqual([]);
 }
 
+function circularTable(): Record<string, unknown> {
+  const t: Record<string, unknown> = { a: 1 };
+  t['self'] = t;
+  return t;
+}
+
+function circularArray(): unknown[] {
+  const a: unknown[] = [1];
+  a.push(a);
+  return a;
+}
+
 /** basic.get until the (just published) message has been routed. */
 async function getOne(ch: Channel, queue: string): Promise<GetResult> {
   for (let i = 0; ; i++) {
@@ -125,6 +137,9 @@ describe('scenario 8: bad input from the user', () => {
       { m: new Map([[1, 2]]) },
       { nested: { deeper: { fn: () => 0 } } },
       { arr: [1, () => 2] },
+      { toobig: 2n ** 63n },
+      circularTable(),
+      { list: circularArray() },
     ];
     for (const headers of badTables) {
       await rejects(() => ch.publish('x', '', queue, { headers: any(headers) }), TypeError, /./);
@@ -137,6 +152,20 @@ describe('scenario 8: bad input from the user', () => {
     await rejects(() => ch.publish('x', '', queue, { messageId: any(42) }), TypeError, /message-id/);
     await rejects(() => ch.publish('x', '', queue, { headers: any('not a table') }), TypeError, /headers/);
     expect(() => typed('uint8', 300)).toThrow(TypeError);
+    // names and numbers of the wrong type or range
+    await rejects(() => ch.publish('x', any(123), queue), TypeError, /exchange/);
+    await rejects(() => ch.publish('x', '', any(undefined)), TypeError, /routing-key/);
+    await rejects(() => ch.queueDeclare(any(42)), TypeError, /queue/);
+    await rejects(() => ch.basicQos({ prefetchCount: 70_000 }), TypeError, /prefetch-count/);
+    await rejects(() => ch.basicQos({ prefetchCount: -1 }), TypeError, /prefetch-count/);
+    // Refused calls queued behind one on the wire: they fail when their turn comes, still before writing.
+    const inflight = ch.queueDeclare('', { exclusive: true });
+    const queuedBad = [ch.queueDeclare(long), ch.basicQos({ prefetchCount: 1.5 }), ch.queueBind(queue, 'amq.direct', longUtf8)];
+    const queuedGood = ch.queueDeclare('', { exclusive: true });
+    for (const q of queuedBad) expect(await q.then(() => null, (e: unknown) => e)).toBeInstanceOf(TypeError);
+    await inflight;
+    await queuedGood;
+    const afterQueued = await r.sent();
     // bad arguments to consume
     await rejects(() => ch.basicConsume(any('not a function'), { queueName: queue }), TypeError, /callback/);
     await rejects(() => ch.basicConsume(() => undefined, { queueName: queue, concurrency: 0 }), TypeError, /concurrency/);
@@ -147,7 +176,9 @@ describe('scenario 8: bad input from the user', () => {
       expect(() => ch.basicReject(any(tag))).toThrow(TypeError);
     }
 
-    expect(await r.sent()).toBe(before);
+    // Only the two good declares were written (they are the only bytes between `before` and `afterQueued`).
+    expect(await r.sent()).toBe(afterQueued);
+    expect(afterQueued - before).toBeLessThan(100);
     await healthy(r);
     // The channel's call queue is not stuck behind a refused call.
     await ch.queueDeclare('', { exclusive: true });

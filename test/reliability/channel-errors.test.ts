@@ -144,6 +144,12 @@ describe('scenario 5: channel errors', () => {
     expect(await rejectionOf(plain.publish('again', '', 'x'))).toBe(err);
     await stillWorks(a, bystander);
 
+    // A passive no-wait declare of a missing queue: RabbitMQ still closes the channel with 404.
+    const noWait = await a.p.channel();
+    await noWait.queueDeclare(uniqueName('missing'), { passive: true, noWait: true });
+    expectChannelClosed(await rejectionOf(noWait.basicQos({ prefetchCount: 1 })), 404, 50, 10, /NOT_FOUND/);
+    await stillWorks(a, bystander);
+
     // With confirms: the stranded publishes reject with the channel's error.
     const confirmed = await a.p.channel();
     await confirmed.confirmSelect();
