@@ -162,6 +162,8 @@ export class Channel {
   private closeWaiter: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null } | null = null;
   /** Our channel.close is unanswered: keep the id reserved until close-ok. */
   private awaitingCloseOk = false;
+  /** Highest delivery tag received (deliver, get-ok): acks above it cannot be ours. */
+  private lastDeliveryTag = 0;
 
   private readonly content: ContentAssembler;
 
@@ -469,6 +471,7 @@ export class Channel {
       if (!noAck) this.write(encodeBasicReject, { deliveryTag: a.deliveryTag, requeue: true });
       return;
     }
+    if (a.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = a.deliveryTag;
     const envelope = new Envelope(a.consumerTag, a.deliveryTag, a.exchange, a.routingKey, a.redelivered);
     consumer.push({ body, envelope, properties });
   }
@@ -809,6 +812,7 @@ export class Channel {
           return;
         }
         const a: BasicGetOk = m.args;
+        if (a.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = a.deliveryTag;
         resolve({
           message: content.body,
           properties: content.properties,
@@ -823,10 +827,21 @@ export class Channel {
     });
   }
 
-  /** Throws (synchronously) on a closed channel or a bad tag. */
+  /**
+   * Throws (synchronously) on a closed channel or a bad tag. A tag above
+   * any this channel has delivered cannot be ours (tags are per channel):
+   * sending it would make the broker close the channel with 406. A
+   * foreign tag at or below that cannot be told apart without tracking
+   * every unacked tag, which this does not do.
+   */
   private checkWritable(what: string, deliveryTag: unknown): number {
     const tag = checkTag(deliveryTag, what);
     if (!this.usable()) throw this.closedError();
+    if (tag > this.lastDeliveryTag) {
+      throw new TypeError(
+        `${what}: delivery tag ${tag} was never delivered on channel ${this.channelId} (highest so far: ${this.lastDeliveryTag})`,
+      );
+    }
     return tag;
   }
 

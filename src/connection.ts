@@ -27,6 +27,7 @@ import {
   encodeConnectionSecureOk,
   encodeConnectionStartOk,
   encodeConnectionTuneOk,
+  FRAME_MIN_SIZE,
   type ConnectionClose,
   type ConnectionStart,
   type ConnectionTune,
@@ -402,6 +403,10 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
 
   private onTune(a: ConnectionTune): void {
     if (this.state !== 'connecting' || this.handshakeStep !== 'tune') throw new FrameError('unexpected connection.tune', 503);
+    if (a.frameMax !== 0 && a.frameMax < FRAME_MIN_SIZE) {
+      // Below the spec's minimum no method is guaranteed to fit a frame.
+      throw new FrameError(`the server proposed frame-max ${a.frameMax}, below the minimum of ${FRAME_MIN_SIZE}`, 530);
+    }
     const t = negotiate(this.options, a);
     this.serverChannelMax = t.channelMax;
     this.serverFrameMax = t.frameMax;
