@@ -278,8 +278,9 @@ describe('channel: errors', () => {
   it('406 PRECONDITION_FAILED when redeclaring with other arguments', async () => {
     s = await openSession();
     const q = uniqueName('redeclare');
-    await s.channel.queueDeclare(q, { autoDelete: true, arguments: { 'x-max-length': 5 } });
-    const err = await rejectionOf(s.channel.queueDeclare(q, { autoDelete: true, arguments: { 'x-max-length': 6 } }));
+    // Exclusive, so the broker drops it with the connection (auto-delete alone never fires without a consumer).
+    await s.channel.queueDeclare(q, { exclusive: true, autoDelete: true, arguments: { 'x-max-length': 5 } });
+    const err = await rejectionOf(s.channel.queueDeclare(q, { exclusive: true, autoDelete: true, arguments: { 'x-max-length': 6 } }));
     expect(err).toBeInstanceOf(ChannelClosed);
     expect((err as ChannelClosed).code).toBe(406);
   });
