@@ -259,9 +259,14 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const out = args.out ?? path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   const t0 = performance.now();
+  let settleSpent = 0;
   for (const [i, job] of jobs.entries()) {
     const timeoutMs = 60_000 + job.n * (job.kind === 'rpc' ? 5 : 0.5) + (job.size >= 1048576 ? job.n * 50 : 0);
-    const quiet = args.settle > 0 ? await settle(args.settle, 3000) : { waitedMs: 0, busy: Number.NaN };
+    // wait ≤ 1.5 s per run and ≤ 90 s per benchmark in total: on a machine
+    // that stays busy, waiting buys nothing and would blow the time budget
+    const maxWait = Math.min(1500, Math.max(0, 90_000 - settleSpent));
+    const quiet = args.settle > 0 ? await settle(args.settle, maxWait) : { waitedMs: 0, busy: Number.NaN };
+    settleSpent += quiet.waitedMs;
     const r = await runJob(worker, job, timeoutMs);
     r.settleMs = quiet.waitedMs;
     r.busyBefore = quiet.busy;
