@@ -38,7 +38,6 @@ import {
   encodeBasicConsume,
   encodeBasicGet,
   encodeBasicNack,
-  encodeBasicPublish,
   encodeBasicQos,
   encodeBasicRecover,
   encodeBasicRecoverAsync,
@@ -81,6 +80,7 @@ import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.j
 import { ConfirmTracker } from './confirms.js';
 import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
 import { ContentAssembler } from './framing/content.js';
+import { PublishFrameCache } from './framing/frame-writer.js';
 import { RpcQueue, pendingCall, type Content } from './rpc.js';
 import type { AmqpProtocol } from './connection.js';
 import type {
@@ -164,6 +164,8 @@ export class Channel {
   private awaitingCloseOk = false;
   /** Highest delivery tag received (deliver, get-ok): acks above it cannot be ours. */
   private lastDeliveryTag = 0;
+  /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
+  private readonly publishCache = new PublishFrameCache();
 
   private readonly content: ContentAssembler;
 
@@ -683,18 +685,10 @@ export class Channel {
     else if (payload instanceof Uint8Array) body = payload;
     else return quietRejection(new TypeError(`publish: payload must be a string or a Uint8Array, got ${typeof payload}`));
     const fw = this.conn.fw;
-    const mark = fw.method(this.channelId);
+    const flags = o === undefined ? 0 : (o.mandatory ? 1 : 0) | (o.immediate ? 2 : 0);
     try {
-      encodeBasicPublish(fw.w, {
-        exchange: exchangeName,
-        routingKey,
-        mandatory: o?.mandatory ?? false,
-        immediate: o?.immediate ?? false,
-      });
-      fw.end(mark);
-      fw.content(this.channelId, properties, body);
+      fw.publish(this.channelId, this.publishCache, exchangeName, routingKey, flags, properties, body);
     } catch (err) {
-      fw.rollback(mark);
       return quietRejection(err);
     }
     if (this.confirms !== null) return this.confirms.register();

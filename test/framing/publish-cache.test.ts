@@ -1,0 +1,70 @@
+// FrameWriter.publish reuses the last basic.publish frame of a channel:
+// what it writes must be exactly what encoding every publish from scratch
+// writes, whatever the sequence of exchanges, routing keys and flags.
+
+import { describe, expect, it } from 'vitest';
+import { encodeBasicPublish, type BasicPropertiesInit } from '../../generated/index.js';
+import { FrameWriter, PublishFrameCache } from '../../src/framing/frame-writer.js';
+
+type Publish = [exchange: string, routingKey: string, flags: number, properties: BasicPropertiesInit | undefined, body: string];
+
+/** Everything the writer hands to the transport, concatenated. */
+async function bytesOf(write: (fw: FrameWriter) => void): Promise<Buffer> {
+  const out: Uint8Array[] = [];
+  const fw = new FrameWriter((chunks) => {
+    out.push(...chunks);
+    return true;
+  });
+  fw.maxPayload = 4088;
+  write(fw);
+  await fw.whenWritten();
+  return Buffer.concat(out);
+}
+
+const sequence: Publish[] = [
+  ['', 'q1', 0, undefined, 'a'],
+  ['', 'q1', 0, undefined, 'b'],
+  ['', 'q2', 0, undefined, 'c'],
+  ['ex', 'q2', 0, { contentType: 'text/plain' }, 'd'],
+  ['ex', 'q2', 1, undefined, 'e'],
+  ['ex', 'q2', 1, { headers: { n: 1 } }, 'f'.repeat(5000)],
+  ['ex', 'q2', 3, undefined, ''],
+  ['', 'q1', 0, undefined, 'g'],
+  ['ünï', 'çødé', 0, undefined, 'h'],
+];
+
+describe('FrameWriter.publish', () => {
+  it('writes the same bytes as encoding each publish from scratch', async () => {
+    const cached = await bytesOf((fw) => {
+      const cache = new PublishFrameCache();
+      for (const [exchange, routingKey, flags, props, body] of sequence) {
+        fw.publish(7, cache, exchange, routingKey, flags, props, Buffer.from(body));
+      }
+    });
+    const fresh = await bytesOf((fw) => {
+      for (const [exchange, routingKey, flags, props, body] of sequence) {
+        const mark = fw.method(7);
+        encodeBasicPublish(fw.w, { exchange, routingKey, mandatory: (flags & 1) !== 0, immediate: (flags & 2) !== 0 });
+        fw.end(mark);
+        fw.content(7, props, Buffer.from(body));
+      }
+    });
+    expect(cached.toString('hex')).toBe(fresh.toString('hex'));
+  });
+
+  it('writes nothing and keeps its cache when an argument cannot be encoded', async () => {
+    const cache = new PublishFrameCache();
+    const bytes = await bytesOf((fw) => {
+      fw.publish(1, cache, '', 'ok', 0, undefined, Buffer.from('1'));
+      expect(() => fw.publish(1, cache, '', 'k'.repeat(256), 0, undefined, Buffer.from('2'))).toThrow(TypeError);
+      expect(() => fw.publish(1, cache, '', 'ok', 0, { priority: 300 }, Buffer.from('3'))).toThrow(TypeError);
+      fw.publish(1, cache, '', 'ok', 0, undefined, Buffer.from('4'));
+    });
+    expect(cache.routingKey).toBe('ok');
+    // Two publishes of 1-byte bodies: method + header + body frames each, and nothing else.
+    const frames: number[] = [];
+    for (let at = 0; at < bytes.length; at += 8 + bytes.readUInt32BE(at + 3)) frames.push(bytes[at]!);
+    expect(frames).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(bytes.includes(Buffer.from('k'.repeat(16)))).toBe(false);
+  });
+});
