@@ -1,10 +1,12 @@
 // The codegen CLI, and the only codegen file that touches the disk.
 //   npm run codegen          regenerate generated/
-//   npm run codegen:check    fail (listing the files) if generated/ differs
+//   npm run codegen:check    generate into a temporary folder and fail, listing
+//                            the files, if generated/ differs from it
 //
 // Options: --spec FILE, --extensions DIR, --out DIR (defaults: the project's).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpecError } from './errors.js';
@@ -36,11 +38,18 @@ function main(args: string[]): number {
   const existing = existsSync(outDir) ? readdirSync(outDir).filter((f) => f.endsWith('.ts')) : [];
 
   if (check) {
+    // Generate into a scratch folder, then compare it with generated/ file by file.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'amqp091-codegen-'));
     const problems: string[] = [];
-    for (const [name, text] of files) {
-      const file = path.join(outDir, name);
-      if (!existsSync(file)) problems.push(`missing: ${name}`);
-      else if (readFileSync(file, 'utf8') !== text) problems.push(`differs: ${name}`);
+    try {
+      for (const [name, text] of files) writeFileSync(path.join(scratch, name), text);
+      for (const name of files.keys()) {
+        const file = path.join(outDir, name);
+        if (!existsSync(file)) problems.push(`missing: ${name}`);
+        else if (!readFileSync(file).equals(readFileSync(path.join(scratch, name)))) problems.push(`differs: ${name}`);
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
     }
     for (const name of existing) if (!files.has(name)) problems.push(`stale (not generated): ${name}`);
     if (problems.length > 0) {
