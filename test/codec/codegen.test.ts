@@ -175,6 +175,29 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     expect(err.message).toBe("ext/a.xml: method gizmo.go: response 'gone' is not a method of class gizmo");
   });
 
+  it('--check lists hand-edited, missing and stale files and exits 1; passes on a faithful copy', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { cpSync, unlinkSync } = await import('node:fs');
+    const dir = path.join(root, '.tmp', `check-${process.pid}`);
+    const check = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'codegen/main.ts'), '--check', '--out', dir], { encoding: 'utf8', cwd: root });
+    try {
+      cpSync(path.join(root, 'generated'), dir, { recursive: true });
+      const clean = check();
+      expect(clean.status, clean.stderr).toBe(0);
+      writeFileSync(path.join(dir, 'queue.ts'), readFileSync(path.join(dir, 'queue.ts'), 'utf8').replace('QUEUE_DECLARE = ', 'QUEUE_DECLARE =  '));
+      unlinkSync(path.join(dir, 'tx.ts'));
+      writeFileSync(path.join(dir, 'extra.ts'), '// not generated\n');
+      const run = check();
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('differs: queue.ts');
+      expect(run.stderr).toContain('missing: tx.ts');
+      expect(run.stderr).toContain('stale (not generated): extra.ts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the CLI exits non-zero with the message', async () => {
     const { spawnSync } = await import('node:child_process');
     const dir = path.join(root, '.tmp', `cli-${process.pid}`);
