@@ -61,6 +61,26 @@ export class Consumer {
     this.pump();
   }
 
+  /**
+   * A delivery arrived: when nothing is buffered and the concurrency allows,
+   * straight to the callback (no Delivery wrapper, no queue entry);
+   * otherwise buffered in order.
+   */
+  deliver(body: Buffer, envelope: Envelope, properties: BasicProperties): void {
+    if (
+      this.head === this.queue.length &&
+      this.ready &&
+      !this.pumping &&
+      this.inFlight < this.concurrency &&
+      (this.state === 'active' || this.state === 'cancelled')
+    ) {
+      this.run(body, envelope, properties);
+      return;
+    }
+    this.queue.push({ body, envelope, properties });
+    this.pump();
+  }
+
   /** The basicConsume promise has resolved: start calling back. */
   activate(): void {
     this.ready = true;
@@ -93,23 +113,28 @@ export class Consumer {
           this.queue.length = 0;
           this.head = 0;
         }
-        this.inFlight++;
-        let r: unknown;
-        try {
-          r = this.callback(this.host.channel, d.body, d.envelope, d.properties);
-        } catch (err) {
-          this.inFlight--;
-          this.host.report(err);
-          continue;
-        }
-        if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<void>).then === 'function') {
-          (r as PromiseLike<void>).then(this.settled, this.failed);
-        } else {
-          this.inFlight--;
-        }
+        this.run(d.body, d.envelope, d.properties);
       }
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** Call back for one delivery; its promise (if any) holds a concurrency slot. */
+  private run(body: Buffer, envelope: Envelope, properties: BasicProperties): void {
+    this.inFlight++;
+    let r: unknown;
+    try {
+      r = this.callback(this.host.channel, body, envelope, properties);
+    } catch (err) {
+      this.inFlight--;
+      this.host.report(err);
+      return;
+    }
+    if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<void>).then === 'function') {
+      (r as PromiseLike<void>).then(this.settled, this.failed);
+    } else {
+      this.inFlight--;
     }
   }
 

@@ -2,18 +2,51 @@
 // its method frame, content header and body frames (frames of other
 // channels may come in between). A body that arrives in one frame is
 // handed over as a view of the received bytes, not a copy; a longer one is
-// copied into one buffer sized from the (already checked) header.
+// copied into one buffer sized from the (already checked) header. A body
+// frame split across socket chunks is streamed in (`bodyStart`, `bodyPart`,
+// `bodyEnd`, driven by the FrameParser), so each of its bytes is copied
+// once, straight into that buffer.
+//
+// basic.deliver, the hot path, skips the generic method object: the
+// connection decodes it straight into an Envelope (`decodeDeliver`).
 
 import { FrameError } from '../errors.js';
+import { Envelope } from '../envelope.js';
+import type { Reader } from '../wire/reader.js';
+import type { BodySink } from './frame-parser.js';
 import { METHOD_INFO, type BasicProperties, type IncomingMethod } from '../../generated/index.js';
 
 const EMPTY_BODY = Buffer.alloc(0);
+const BASIC_CLASS = 60;
 
 /** Receives each complete message. */
 export type ContentHandler = (method: IncomingMethod, properties: BasicProperties, body: Buffer) => void;
+/** Receives each complete basic.deliver message. */
+export type DeliveryHandler = (envelope: Envelope, properties: BasicProperties, body: Buffer) => void;
 
-export class ContentAssembler {
+/**
+ * Decode a basic.deliver's arguments (the reader is past the method id)
+ * into an Envelope: the same checks and errors as the generated decoder.
+ */
+export function decodeDeliver(r: Reader): Envelope {
+  const consumerTag = r.shortstr('basic.deliver.consumer-tag');
+  const deliveryTag = r.u64('basic.deliver.delivery-tag');
+  const bits0 = r.u8('basic.deliver.redelivered');
+  if ((bits0 & 0xfe) !== 0) {
+    throw new FrameError(`basic.deliver: invalid bit pattern 0x${bits0.toString(16)}`);
+  }
+  const exchange = r.shortstr('basic.deliver.exchange');
+  const routingKey = r.shortstr('basic.deliver.routing-key');
+  if (r.pos !== r.end) {
+    throw new FrameError(`basic.deliver: ${r.end - r.pos} bytes left over after the arguments`);
+  }
+  return new Envelope(consumerTag, deliveryTag, exchange, routingKey, (bits0 & 1) !== 0);
+}
+
+export class ContentAssembler implements BodySink {
   private method: IncomingMethod | null = null;
+  /** The basic.deliver being assembled (instead of `method`). */
+  private envelope: Envelope | null = null;
   private properties: BasicProperties | null = null;
   private size = 0;
   private fill = 0;
@@ -22,27 +55,37 @@ export class ContentAssembler {
   constructor(
     private readonly channelId: number,
     private readonly onContent: ContentHandler,
+    private readonly onDelivery: DeliveryHandler | null = null,
   ) {}
 
   /** A content method arrived and its header and body are still due. */
   get busy(): boolean {
-    return this.method !== null;
+    return this.method !== null || this.envelope !== null;
   }
 
   /** Start a message: `m` carries content (deliver, return, get-ok). */
   start(m: IncomingMethod): void {
     this.method = m;
+    this.envelope = null;
+    this.properties = null;
+  }
+
+  /** Start a basic.deliver message (completes through `onDelivery`). */
+  startDelivery(e: Envelope): void {
+    this.envelope = e;
+    this.method = null;
     this.properties = null;
   }
 
   /** The content header; completes the message when the body is empty. */
   header(classId: number, bodySize: number, properties: BasicProperties): void {
-    const m = this.method;
-    if (m === null || this.properties !== null) {
+    if (this.properties !== null || !this.busy) {
       throw new FrameError(`channel ${this.channelId}: content header without a content method`, 505);
     }
-    if (classId !== METHOD_INFO[m.id].classId) {
-      throw new FrameError(`channel ${this.channelId}: content header of class ${classId} after ${METHOD_INFO[m.id].name}`, 505);
+    const m = this.method;
+    if (m === null ? classId !== BASIC_CLASS : classId !== METHOD_INFO[m.id].classId) {
+      const name = m === null ? 'basic.deliver' : METHOD_INFO[m.id].name;
+      throw new FrameError(`channel ${this.channelId}: content header of class ${classId} after ${name}`, 505);
     }
     this.properties = properties;
     this.size = bodySize;
@@ -52,13 +95,8 @@ export class ContentAssembler {
 
   /** A body frame, `buf[start, end)`; completes the message with its last byte. */
   bodyFrame(buf: Buffer, start: number, end: number): void {
-    if (this.properties === null) {
-      throw new FrameError(`channel ${this.channelId}: content body without a content header`, 505);
-    }
     const n = end - start;
-    if (this.fill + n > this.size) {
-      throw new FrameError(`channel ${this.channelId}: content body longer than the ${this.size} bytes its header announced`, 505);
-    }
+    this.checkBody(n);
     if (this.fill === 0 && n === this.size) {
       this.done(buf.subarray(start, end));
       return;
@@ -72,18 +110,56 @@ export class ContentAssembler {
     this.done(body);
   }
 
+  /** A body frame of `n` payload bytes begins and will be streamed in. */
+  bodyStart(n: number): void {
+    this.checkBody(n);
+    if (this.body === null) this.body = Buffer.allocUnsafe(this.size);
+  }
+
+  /** The next piece of the streamed body frame. */
+  bodyPart(buf: Buffer, start: number, end: number): void {
+    const body = this.body;
+    if (body === null) return; // reset while the frame was streaming
+    buf.copy(body, this.fill, start, end);
+    this.fill += end - start;
+  }
+
+  /** The streamed body frame is complete and its frame-end checked. */
+  bodyEnd(): void {
+    const body = this.body;
+    if (body === null || this.fill < this.size) return;
+    this.body = null;
+    this.done(body);
+  }
+
   /** Forget a half-assembled message (the channel closed). */
   reset(): void {
     this.method = null;
+    this.envelope = null;
     this.properties = null;
     this.body = null;
   }
 
+  private checkBody(n: number): void {
+    if (this.properties === null) {
+      throw new FrameError(`channel ${this.channelId}: content body without a content header`, 505);
+    }
+    if (this.fill + n > this.size) {
+      throw new FrameError(`channel ${this.channelId}: content body longer than the ${this.size} bytes its header announced`, 505);
+    }
+  }
+
   private done(body: Buffer): void {
-    const method = this.method!;
     const properties = this.properties!;
-    this.method = null;
+    const e = this.envelope;
     this.properties = null;
+    if (e !== null) {
+      this.envelope = null;
+      this.onDelivery!(e, properties, body);
+      return;
+    }
+    const method = this.method!;
+    this.method = null;
     this.onContent(method, properties, body);
   }
 }

@@ -1,10 +1,14 @@
 // FrameParser: cuts the byte stream from the socket into AMQP frames.
 //
 // A frame that lies wholly inside one socket chunk is handed over in place
-// (the chunk, start and end of its payload); only a frame split across
-// chunks is copied, into one buffer sized from its header after the header
-// was checked against frame-max. Nothing is allocated from an untrusted
-// length before that check, and chunks are never concatenated.
+// (the chunk, start and end of its payload). A body frame split across
+// chunks is streamed: its payload goes piece by piece to the sink the
+// `onBodyStart` hook returns (the channel's content assembler, which copies
+// each piece once, into the message buffer), and the sink hears `bodyEnd()`
+// once the frame-end octet has arrived and was checked. Any other frame
+// split across chunks is copied into one buffer sized from its header after
+// the header was checked against frame-max. Nothing is allocated from an
+// untrusted length before that check, and chunks are never concatenated.
 
 import { FrameError } from '../errors.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from '../../generated/index.js';
@@ -16,6 +20,20 @@ export const FRAME_OVERHEAD = 8;
 
 /** Receives each complete frame; its payload is `buf[start, end)`. */
 export type FrameHandler = (type: number, channel: number, buf: Buffer, start: number, end: number) => void;
+
+/** Where the payload of a body frame split across chunks goes. */
+export interface BodySink {
+  /** `buf[start, end)` is the next piece of the frame's payload. */
+  bodyPart(buf: Buffer, start: number, end: number): void;
+  /** The whole payload was handed over and the frame-end octet checked. */
+  bodyEnd(): void;
+}
+
+/**
+ * A body frame of `size` payload bytes on `channel` begins and does not lie
+ * in one chunk: return the sink for its payload, or null to skip it.
+ */
+export type BodyStartHandler = (channel: number, size: number) => BodySink | null;
 
 export class FrameParser {
   /** Largest payload accepted: the negotiated frame-max − 8 (spec minimum until tuned). */
@@ -31,13 +49,22 @@ export class FrameParser {
   private partialType = 0;
   private partialChannel = 0;
   private sawFirstFrame = false;
+  /** Payload bytes of the streamed body frame still due (-1: none streaming). */
+  private bodyLeft = -1;
+  private bodySink: BodySink | null = null;
+  private bodyChannel = 0;
 
-  constructor(private readonly onFrame: FrameHandler) {}
+  constructor(
+    private readonly onFrame: FrameHandler,
+    private readonly onBodyStart: BodyStartHandler | null = null,
+  ) {}
 
   /** Forget any half-read frame (after a frame error, to look for close-ok). */
   resync(): void {
     this.partial = null;
     this.headFill = 0;
+    this.bodyLeft = -1;
+    this.bodySink = null;
   }
 
   /** Feed one chunk from the socket. Throws `FrameError` on invalid bytes. */
@@ -45,6 +72,27 @@ export class FrameParser {
     const len = chunk.length;
     let pos = 0;
     while (pos < len && !this.failed) {
+      if (this.bodyLeft >= 0) {
+        const left = this.bodyLeft;
+        if (left > 0) {
+          const n = Math.min(left, len - pos);
+          this.bodyLeft = left - n;
+          const sink = this.bodySink;
+          pos += n;
+          if (sink !== null) sink.bodyPart(chunk, pos - n, pos);
+          continue;
+        }
+        // The frame-end octet.
+        const sink = this.bodySink;
+        this.bodyLeft = -1;
+        this.bodySink = null;
+        const fe = chunk[pos++]!;
+        if (fe !== FRAME_END) {
+          throw new FrameError(`frame-end octet 0x${fe.toString(16)} instead of 0xce (frame type ${FRAME_BODY}, channel ${this.bodyChannel})`);
+        }
+        if (sink !== null) sink.bodyEnd();
+        continue;
+      }
       const partial = this.partial;
       if (partial !== null) {
         const n = Math.min(partial.length - this.partialFill, len - pos);
@@ -83,6 +131,11 @@ export class FrameParser {
         const end = pos + size;
         pos = end + 1;
         this.deliver(type, channel, chunk, end - size, end);
+      } else if (type === FRAME_BODY && this.onBodyStart !== null) {
+        // Stream the payload to its channel instead of copying the frame.
+        this.bodyChannel = channel;
+        this.bodySink = this.onBodyStart(channel, size);
+        this.bodyLeft = size;
       } else {
         const p = Buffer.allocUnsafe(size + 1);
         const n = len - pos;
