@@ -87,9 +87,7 @@ export class FrameParser {
         this.bodyLeft = -1;
         this.bodySink = null;
         const fe = chunk[pos++]!;
-        if (fe !== FRAME_END) {
-          throw new FrameError(`frame-end octet 0x${fe.toString(16)} instead of 0xce (frame type ${FRAME_BODY}, channel ${this.bodyChannel})`);
-        }
+        if (fe !== FRAME_END) this.badFrameEnd(FRAME_BODY, this.bodyChannel, fe);
         if (sink !== null) sink.bodyEnd();
         continue;
       }
@@ -109,10 +107,21 @@ export class FrameParser {
       let size: number;
       if (this.headFill === 0 && len - pos >= FRAME_HEADER_SIZE) {
         type = chunk[pos]!;
-        channel = chunk.readUInt16BE(pos + 1);
-        size = chunk.readUInt32BE(pos + 3);
-        this.checkHeader(type, channel, size, chunk, pos);
+        channel = (chunk[pos + 1]! << 8) | chunk[pos + 2]!;
+        size = chunk[pos + 3]! * 0x1000000 + ((chunk[pos + 4]! << 16) | (chunk[pos + 5]! << 8) | chunk[pos + 6]!);
+        // The common case inline: a method, header or body frame within frame-max.
+        if (type > FRAME_BODY || type < FRAME_METHOD || size > this.maxPayload || !this.sawFirstFrame) {
+          this.checkHeader(type, channel, size, chunk, pos);
+        }
         pos += FRAME_HEADER_SIZE;
+        if (len - pos > size) {
+          // Payload and frame-end are in this chunk: hand over in place.
+          const end = pos + size;
+          pos = end + 1;
+          if (chunk[end] !== FRAME_END) this.badFrameEnd(type, channel, chunk[end]!);
+          this.onFrame(type, channel, chunk, end - size, end);
+          continue;
+        }
       } else {
         const n = Math.min(FRAME_HEADER_SIZE - this.headFill, len - pos);
         chunk.copy(this.head, this.headFill, pos, pos + n);
@@ -167,9 +176,11 @@ export class FrameParser {
 
   private deliver(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     const fe = buf[end];
-    if (fe !== FRAME_END) {
-      throw new FrameError(`frame-end octet 0x${(fe ?? 0).toString(16)} instead of 0xce (frame type ${type}, channel ${channel})`);
-    }
+    if (fe !== FRAME_END) this.badFrameEnd(type, channel, fe ?? 0);
     this.onFrame(type, channel, buf, start, end);
+  }
+
+  private badFrameEnd(type: number, channel: number, fe: number): never {
+    throw new FrameError(`frame-end octet 0x${fe.toString(16)} instead of 0xce (frame type ${type}, channel ${channel})`);
   }
 }
