@@ -75,11 +75,11 @@ import {
   MessageReturned,
   SynchronizationError,
 } from './errors.js';
-import type { Writer } from './wire/index.js';
+import type { Reader, Writer } from './wire/index.js';
 import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.js';
 import { ConfirmTracker } from './confirms.js';
 import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
-import { ContentAssembler } from './framing/content.js';
+import { ContentAssembler, decodeDeliver } from './framing/content.js';
 import { PublishFrameCache } from './framing/frame-writer.js';
 import { RpcQueue, pendingCall, type Content } from './rpc.js';
 import type { AmqpProtocol } from './connection.js';
@@ -176,7 +176,11 @@ export class Channel {
     options: ChannelOptions = {},
   ) {
     this.returnCallback = options.returnCallback ?? null;
-    this.content = new ContentAssembler(channelId, (m, properties, body) => this.contentDone(m, properties, body));
+    this.content = new ContentAssembler(
+      channelId,
+      (m, properties, body) => this.contentDone(m, properties, body),
+      (envelope, properties, body) => this.deliveryDone(envelope, properties, body),
+    );
   }
 
   get isOpen(): boolean {
@@ -416,6 +420,22 @@ export class Channel {
     this.reply(m, null);
   }
 
+  /** @internal A basic.deliver for this channel; `r` is past the method id. */
+  onDeliver(r: Reader): void {
+    const envelope = decodeDeliver(r);
+    if (this.content.busy) {
+      throw new FrameError(`channel ${this.channelId}: basic.deliver arrived while a content body was expected`, 505);
+    }
+    // Assembled in every state; dropped on completion unless open.
+    this.content.startDelivery(envelope);
+  }
+
+  /** @internal A body frame split across socket chunks begins: where its payload goes. */
+  bodySink(size: number): ContentAssembler {
+    this.content.bodyStart(size);
+    return this.content;
+  }
+
   /** @internal A content header for this channel. */
   onHeader(classId: number, bodySize: number, properties: BasicProperties): void {
     this.content.header(classId, bodySize, properties);
@@ -431,15 +451,23 @@ export class Channel {
     // While closing, deliveries and returns are dropped (the broker requeues).
     if (this.state !== 'open' && m.id !== BASIC_GET_OK) return;
     switch (m.id) {
-      case BASIC_DELIVER:
-        this.deliver(m.args, body, properties);
+      case BASIC_DELIVER: {
+        const a: BasicDeliver = m.args;
+        this.deliver(new Envelope(a.consumerTag, a.deliveryTag, a.exchange, a.routingKey, a.redelivered), body, properties);
         return;
+      }
       case BASIC_RETURN:
         this.returned(m.args, body, properties);
         return;
       default:
         this.reply(m, { properties, body });
     }
+  }
+
+  private deliveryDone(envelope: Envelope, properties: BasicProperties, body: Buffer): void {
+    // While closing, deliveries are dropped (the broker requeues).
+    if (this.state !== 'open') return;
+    this.deliver(envelope, body, properties);
   }
 
   /** A reply to the call at the head of the queue. */
@@ -462,20 +490,19 @@ export class Channel {
     this.finish(err);
   }
 
-  private deliver(a: BasicDeliver, body: Buffer, properties: BasicProperties): void {
-    const consumer = this.consumers.get(a.consumerTag);
+  private deliver(e: Envelope, body: Buffer, properties: BasicProperties): void {
+    const consumer = this.consumers.get(e.consumerTag);
     if (consumer === undefined || consumer.state === 'cancelling') {
-      const noAck = consumer?.noAck ?? this.cancelledTags.get(a.consumerTag);
+      const noAck = consumer?.noAck ?? this.cancelledTags.get(e.consumerTag);
       if (noAck === undefined) {
-        throw new FrameError(`channel ${this.channelId}: delivery for consumer tag '${a.consumerTag}' that this channel never had`, 503);
+        throw new FrameError(`channel ${this.channelId}: delivery for consumer tag '${e.consumerTag}' that this channel never had`, 503);
       }
       // Race with basicCancel: give the message back, quietly.
-      if (!noAck) this.write(encodeBasicReject, { deliveryTag: a.deliveryTag, requeue: true });
+      if (!noAck) this.write(encodeBasicReject, { deliveryTag: e.deliveryTag, requeue: true });
       return;
     }
-    if (a.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = a.deliveryTag;
-    const envelope = new Envelope(a.consumerTag, a.deliveryTag, a.exchange, a.routingKey, a.redelivered);
-    consumer.push({ body, envelope, properties });
+    if (e.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = e.deliveryTag;
+    consumer.deliver(body, e, properties);
   }
 
   private returned(a: BasicReturn, body: Buffer, properties: BasicProperties): void {

@@ -35,7 +35,7 @@ import {
 } from '../generated/index.js';
 import { AmqpClosedConnection, AmqpError, FrameError, NoChannelAvailable, TimeoutError } from './errors.js';
 import { Reader, type FieldTable } from './wire/index.js';
-import { FrameParser } from './framing/frame-parser.js';
+import { FrameParser, type BodySink } from './framing/frame-parser.js';
 import { FrameWriter } from './framing/frame-writer.js';
 import { Heartbeat } from './heartbeat.js';
 import { Link, type LinkHandler } from './link.js';
@@ -131,7 +131,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
     this.options = { ...options };
     this.maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.fw = new FrameWriter((chunks) => (this.link === null ? true : this.link.write(chunks)));
-    this.parser = new FrameParser(this.onFrame);
+    this.parser = new FrameParser(this.onFrame, this.onBodyStart);
     this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
   }
 
@@ -296,6 +296,11 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
     const r = this.reader;
     switch (type) {
       case FRAME_METHOD: {
+        if (channel !== 0 && end - start >= 4 && buf[start + 1] === 0x3c && buf[start + 3] === 0x3c && buf[start] === 0 && buf[start + 2] === 0) {
+          // The hot path, basic.deliver (method id 0x003c003c): decoded straight into an Envelope.
+          this.channelFor(channel).onDeliver(r.reset(buf, start + 4, end));
+          return;
+        }
         r.reset(buf, start, end);
         const m = decodeMethod(r);
         if (channel === 0) this.onConnectionMethod(m);
@@ -324,6 +329,20 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
       default:
         return; // heartbeat: receiving anything already counts
     }
+  };
+
+  /**
+   * A body frame split across socket chunks begins: its payload is streamed
+   * into the channel's content assembler (the same checks as `onFrame`).
+   */
+  private readonly onBodyStart = (channel: number, size: number): BodySink | null => {
+    if (this.state === 'closed') return null;
+    if (channel !== 0 && this.state !== 'open') {
+      if (this.state === 'closing') return null;
+      throw new FrameError(`frame for channel ${channel} before the connection is open`, 503);
+    }
+    if (channel === 0) throw new FrameError('content body on channel 0', 504);
+    return this.channelFor(channel).bodySink(size);
   };
 
   private channelFor(id: number): Channel {
