@@ -342,7 +342,35 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
       throw new FrameError(`frame for channel ${channel} before the connection is open`, 503);
     }
     if (channel === 0) throw new FrameError('content body on channel 0', 504);
-    return this.channelFor(channel).bodySink(size);
+    const ch = this.channelFor(channel);
+    this.streamSink = ch.bodySink(size);
+    this.streamChannel = ch;
+    return this.bodyRelay;
+  };
+
+  /** The channel (and its assembler) receiving the streamed body frame. */
+  private streamChannel: Channel | null = null;
+  private streamSink: BodySink | null = null;
+
+  /**
+   * Between the streamed frame's header and its end the connection may
+   * start closing: as for a frame that arrives whole, the frame then counts
+   * only once complete, and is dropped unless the connection is still open
+   * and the channel still the one the frame began on.
+   */
+  private readonly bodyRelay: BodySink = {
+    bodyPart: (buf, start, end) => this.streamSink!.bodyPart(buf, start, end),
+    bodyEnd: () => {
+      const ch = this.streamChannel!;
+      const sink = this.streamSink!;
+      this.streamChannel = null;
+      this.streamSink = null;
+      if (this.state !== 'open') return;
+      if (this.channelFor(ch.channelId) !== ch) {
+        throw new FrameError(`channel ${ch.channelId}: content body without a content header`, 505);
+      }
+      sink.bodyEnd();
+    },
   };
 
   private channelFor(id: number): Channel {
