@@ -19,6 +19,7 @@ import {
   FRAME_BODY,
   FRAME_HEADER,
   FRAME_METHOD,
+  BasicProperties,
   methodName,
   decodeBasicProperties,
   decodeMethod,
@@ -310,6 +311,17 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
       case FRAME_HEADER: {
         if (channel === 0) throw new FrameError('content header on channel 0', 504);
         const ch = this.channelFor(channel);
+        if (end - start === 14 && buf[start + 12] === 0 && buf[start + 13] === 0 && buf[start + 4] === 0 && buf[start + 5]! <= 0x1f) {
+          // The common case by hand: no properties (flags 0), a body size below 2^53.
+          const size =
+            ((buf[start + 5]! << 16) | (buf[start + 6]! << 8) | buf[start + 7]!) * 0x1_0000_0000 +
+            (buf[start + 8]! * 0x1000000 + ((buf[start + 9]! << 16) | (buf[start + 10]! << 8) | buf[start + 11]!));
+          if (size > this.maxBodySize) {
+            throw new FrameError(`channel ${channel}: body of ${size} bytes exceeds maxBodySize ${this.maxBodySize}`);
+          }
+          ch.onHeader((buf[start]! << 8) | buf[start + 1]!, size, new BasicProperties());
+          return;
+        }
         r.reset(buf, start, end);
         const classId = r.u16('content header class-id');
         r.u16('content header weight');

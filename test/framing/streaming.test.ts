@@ -22,9 +22,9 @@ function shortstr(s: string): Buffer {
   return Buffer.concat([Buffer.from([b.length]), b]);
 }
 
-function deliverFrame(channel: number, tag: string, deliveryTag: number): Buffer {
+function deliverFrame(channel: number, tag: string, deliveryTag: number | bigint): Buffer {
   const dt = Buffer.alloc(8);
-  dt.writeUInt32BE(deliveryTag, 4);
+  dt.writeBigUInt64BE(BigInt(deliveryTag));
   const id = Buffer.alloc(4);
   id.writeUInt32BE(BASIC_DELIVER);
   return frame(1, channel, Buffer.concat([id, shortstr(tag), dt, Buffer.from([0]), shortstr('ex'), shortstr('rk')]));
@@ -218,5 +218,19 @@ describe('streamed body frames', () => {
     const h = harness(FRAME_MAX);
     expect(() => h.parser.push(Buffer.from(s.subarray(0, s.length - 600)))).toThrow(/exceeds frame-max/);
     expect(h.streamed).toEqual([]);
+  });
+
+  it('decodes delivery tags up to 2^53-1 and refuses 2^53 and above like the generated decoder', () => {
+    for (const tag of [1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, 2 ** 53 - 1]) {
+      const f = deliverFrame(1, 'c', tag);
+      expect(decodeDeliver(new Reader(f, 11, f.length - 1)).deliveryTag).toBe(tag);
+    }
+    for (const tag of [2n ** 53n, 2n ** 63n, 2n ** 64n - 1n]) {
+      const f = deliverFrame(1, 'c', tag);
+      expect(() => decodeDeliver(new Reader(f, 11, f.length - 1))).toThrow(/delivery-tag: longlong above 2\^53-1/);
+    }
+    // Truncated right inside the tag: the reader's own error.
+    const f = deliverFrame(1, 'c', 7);
+    expect(() => decodeDeliver(new Reader(f, 11, 11 + 2 + 5))).toThrow(/delivery-tag: longlong of 8 bytes runs past/);
   });
 });

@@ -141,6 +141,36 @@ describe('bad bytes from the peer', () => {
     expectFrameError(out, 501, /maxBodySize/);
   });
 
+  it('a body size of 2^53 in a property-less header is refused like any longlong above 2^53-1: 501', async () => {
+    const out = await scenario(
+      async (c) => {
+        await c.send(
+          Buffer.concat([
+            methodFrame(1, 60, 71, Buffer.concat([u64(1), u8(0), shortstr(''), shortstr('q'), u32(0)])),
+            contentHeaderFrame(1, 60, 2n ** 53n),
+          ]),
+        );
+      },
+      { maxBodySize: 2 ** 53 - 1 },
+    );
+    expectFrameError(out, 501, /body-size: longlong above 2\^53-1/);
+  });
+
+  it('a property-less header body size of 2^53-1 reaches the maxBodySize check exactly: 501', async () => {
+    const out = await scenario(
+      async (c) => {
+        await c.send(
+          Buffer.concat([
+            methodFrame(1, 60, 71, Buffer.concat([u64(1), u8(0), shortstr(''), shortstr('q'), u32(0)])),
+            contentHeaderFrame(1, 60, 2 ** 53 - 1),
+          ]),
+        );
+      },
+      { maxBodySize: 2 ** 40 },
+    );
+    expectFrameError(out, 501, new RegExp(`body of ${2 ** 53 - 1} bytes exceeds maxBodySize ${2 ** 40}`));
+  });
+
   it('a delivery for a consumer tag the channel never had: 503', async () => {
     const out = await scenario(async (c) => {
       await c.send(
