@@ -75,11 +75,11 @@ import {
   MessageReturned,
   SynchronizationError,
 } from './errors.js';
-import type { Reader, Writer } from './wire/index.js';
+import type { Writer } from './wire/index.js';
 import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.js';
 import { ConfirmTracker } from './confirms.js';
 import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
-import { ContentAssembler, decodeDeliver } from './framing/content.js';
+import { ContentAssembler } from './framing/content.js';
 import { PublishFrameCache } from './framing/frame-writer.js';
 import { RpcQueue, pendingCall, type Content } from './rpc.js';
 import type { AmqpProtocol } from './connection.js';
@@ -420,9 +420,8 @@ export class Channel {
     this.reply(m, null);
   }
 
-  /** @internal A basic.deliver for this channel; `r` is past the method id. */
-  onDeliver(r: Reader): void {
-    const envelope = decodeDeliver(r);
+  /** @internal A basic.deliver for this channel, decoded straight into its Envelope. */
+  onDeliver(envelope: Envelope): void {
     if (this.content.busy) {
       throw new FrameError(`channel ${this.channelId}: basic.deliver arrived while a content body was expected`, 505);
     }

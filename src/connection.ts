@@ -37,6 +37,7 @@ import {
 import { AmqpClosedConnection, AmqpError, FrameError, NoChannelAvailable, TimeoutError } from './errors.js';
 import { Reader, type FieldTable } from './wire/index.js';
 import { FrameParser, type BodySink } from './framing/frame-parser.js';
+import { decodeDeliver } from './framing/content.js';
 import { FrameWriter } from './framing/frame-writer.js';
 import { Heartbeat } from './heartbeat.js';
 import { Link, type LinkHandler } from './link.js';
@@ -299,7 +300,9 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
       case FRAME_METHOD: {
         if (channel !== 0 && end - start >= 4 && buf[start + 1] === 0x3c && buf[start + 3] === 0x3c && buf[start] === 0 && buf[start + 2] === 0) {
           // The hot path, basic.deliver (method id 0x003c003c): decoded straight into an Envelope.
-          this.channelFor(channel).onDeliver(r.reset(buf, start + 4, end));
+          // Decoded before the channel lookup, as decodeMethod does for every other method.
+          const envelope = decodeDeliver(r.reset(buf, start + 4, end));
+          this.channelFor(channel).onDeliver(envelope);
           return;
         }
         r.reset(buf, start, end);

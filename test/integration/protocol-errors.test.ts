@@ -171,6 +171,13 @@ describe('bad bytes from the peer', () => {
     expectFrameError(out, 501, new RegExp(`body of ${2 ** 53 - 1} bytes exceeds maxBodySize ${2 ** 40}`));
   });
 
+  it('a malformed basic.deliver is a decode error (501) even on a channel that is not open, as for other methods', async () => {
+    const out = await scenario(async (c) => {
+      await c.send(methodFrame(5, 60, 60, Buffer.concat([shortstr('tag'), u64(1)])));
+    });
+    expectFrameError(out, 501, /basic\.deliver\.redelivered/);
+  });
+
   it('a delivery for a consumer tag the channel never had: 503', async () => {
     const out = await scenario(async (c) => {
       await c.send(
