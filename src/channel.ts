@@ -82,6 +82,7 @@ import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
 import { ContentAssembler } from './framing/content.js';
 import { PublishFrameCache } from './framing/frame-writer.js';
 import { RpcQueue, pendingCall, type Content } from './rpc.js';
+import { UnackedTags } from './unacked.js';
 import type { AmqpProtocol } from './connection.js';
 import type {
   Timeout,
@@ -164,6 +165,8 @@ export class Channel {
   private awaitingCloseOk = false;
   /** Highest delivery tag received (deliver, get-ok): acks above it cannot be ours. */
   private lastDeliveryTag = 0;
+  /** Delivered tags still to be acked, nacked or rejected (lets in-order acks share one frame). */
+  private readonly unacked = new UnackedTags();
   /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
   private readonly publishCache = new PublishFrameCache();
 
@@ -344,6 +347,7 @@ export class Channel {
     }
     this.consumers.clear();
     this.cancelledTags.clear();
+    this.unacked.reset();
     this.content.reset();
     const w = this.closeWaiter;
     this.closeWaiter = null;
@@ -501,6 +505,7 @@ export class Channel {
       return;
     }
     if (e.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = e.deliveryTag;
+    if (!consumer.noAck) this.unacked.push(e.deliveryTag);
     consumer.deliver(body, e, properties);
   }
 
@@ -801,7 +806,9 @@ export class Channel {
       if (consumer === undefined) return;
       // After the cancel, so that requeued messages do not come back to it.
       for (const d of consumer.takeBuffered()) {
-        if (!consumer.noAck) this.write(encodeBasicReject, { deliveryTag: d.envelope.deliveryTag, requeue: true });
+        if (consumer.noAck) continue;
+        this.unacked.settle(d.envelope.deliveryTag);
+        this.write(encodeBasicReject, { deliveryTag: d.envelope.deliveryTag, requeue: true });
       }
     };
     if (consumer !== undefined) {
@@ -833,6 +840,7 @@ export class Channel {
         }
         const a: BasicGetOk = m.args;
         if (a.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = a.deliveryTag;
+        if (!(o.noAck ?? false)) this.unacked.push(a.deliveryTag);
         resolve({
           message: content.body,
           properties: content.properties,
@@ -865,29 +873,56 @@ export class Channel {
     return tag;
   }
 
+  /**
+   * Ack a delivery. Acks made in delivery order within one event-loop turn
+   * reach the broker as a single `basic.ack(multiple)` covering exactly
+   * the same messages (see FrameWriter.widenAck).
+   */
   basicClientAck(deliveryTag: number, multiple = false): void {
     const tag = this.checkWritable('basicClientAck', deliveryTag);
-    this.write(encodeBasicAck, { deliveryTag: tag, multiple });
+    const unacked = this.unacked;
+    if (multiple) {
+      unacked.settleUpTo(tag);
+      this.write(encodeBasicAck, { deliveryTag: tag, multiple: true });
+      return;
+    }
+    const fw = this.conn.fw;
+    if (tag !== 0 && unacked.oldest() === tag) {
+      unacked.shift();
+      if (!fw.widenAck(this.channelId, tag)) fw.ack(this.channelId, tag, true);
+      return;
+    }
+    // Out of order, or not outstanding (the broker will say so): an ack of its own.
+    unacked.settle(tag);
+    fw.ack(this.channelId, tag, false);
   }
 
   basicClientNack(deliveryTag: number, o: NackOptions = {}): void {
     const tag = this.checkWritable('basicClientNack', deliveryTag);
-    this.write(encodeBasicNack, { deliveryTag: tag, multiple: o.multiple ?? false, requeue: o.requeue ?? true });
+    const multiple = o.multiple ?? false;
+    if (multiple) this.unacked.settleUpTo(tag);
+    else this.unacked.settle(tag);
+    this.write(encodeBasicNack, { deliveryTag: tag, multiple, requeue: o.requeue ?? true });
   }
 
   basicReject(deliveryTag: number, o: RejectOptions = {}): void {
     const tag = this.checkWritable('basicReject', deliveryTag);
+    this.unacked.settle(tag);
     this.write(encodeBasicReject, { deliveryTag: tag, requeue: o.requeue ?? false });
   }
 
   basicRecover(o: RecoverOptions = {}): Promise<void> {
-    const send = (): void => this.write(encodeBasicRecover, { requeue: o.requeue ?? true });
+    const send = (): void => {
+      this.write(encodeBasicRecover, { requeue: o.requeue ?? true });
+      this.unacked.reset(); // redelivered under new tags
+    };
     return this.call('basic.recover', [BASIC_RECOVER_OK], o.timeout, send).then(() => undefined);
   }
 
   basicRecoverAsync(o: { requeue?: boolean } = {}): void {
     if (!this.usable()) throw this.closedError();
     this.write(encodeBasicRecoverAsync, { requeue: o.requeue ?? true });
+    this.unacked.reset();
   }
 
   /** Put the channel in confirm mode: from now on publish resolves on the broker's ack. */

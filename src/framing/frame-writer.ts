@@ -7,13 +7,16 @@
 
 import { Writer } from '../wire/index.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../generated/index.js';
-import { encodeBasicProperties, encodeBasicPublish, type BasicPropertiesInit } from '../../generated/index.js';
+import { encodeBasicAck, encodeBasicProperties, encodeBasicPublish, type BasicPropertiesInit } from '../../generated/index.js';
 import { FRAME_HEADER_SIZE } from './frame-parser.js';
 
 const SLAB_SIZE = 64 * 1024;
 /** Body slices at least this long are sent as their own chunk, not copied. */
 const LARGE_BODY = 8 * 1024;
 const BASIC_CLASS = 60;
+/** basic.ack frame: header, class and method ids, 64-bit tag, bits, frame-end. */
+const ACK_FRAME_SIZE = FRAME_HEADER_SIZE + 4 + 8 + 1 + 1;
+const ACK_TAG_OFFSET = FRAME_HEADER_SIZE + 4;
 
 /**
  * The last basic.publish method frame a channel wrote, kept whole: most
@@ -67,6 +70,10 @@ export class FrameWriter {
   private batch: Waiter | null = null;
   /** Waiters of flushed batches held back by the transport's high-water mark. */
   private draining: Waiter[] = [];
+  /** Where the last frame starts, when it is a basic.ack that may still be widened (see widenAck); else -1. */
+  private ackAt = -1;
+  private ackChannel = 0;
+  private ackTag = 0;
 
   constructor(private readonly sink: FrameSink) {}
 
@@ -76,6 +83,7 @@ export class FrameWriter {
 
   /** Start a frame; returns the mark to pass to end() or rollback(). */
   begin(type: number, channel: number): number {
+    this.ackAt = -1;
     const w = this.w;
     const at = w.pos;
     w.ensure(FRAME_HEADER_SIZE);
@@ -124,6 +132,7 @@ export class FrameWriter {
     properties: BasicPropertiesInit | undefined,
     body: Uint8Array,
   ): void {
+    this.ackAt = -1;
     const w = this.w;
     const mark = w.pos;
     if (exchange === cache.exchange && routingKey === cache.routingKey && flags === cache.flags) {
@@ -159,6 +168,7 @@ export class FrameWriter {
    * properties cannot be encoded; the caller rolls back the method frame.
    */
   content(channel: number, properties: BasicPropertiesInit | undefined, body: Uint8Array): void {
+    this.ackAt = -1;
     const w = this.w;
     const len = body.length;
     if (properties === undefined && len <= 0xffffffff) {
@@ -218,6 +228,42 @@ export class FrameWriter {
     this.schedule();
   }
 
+  /**
+   * A basic.ack for `tag` alone. `widenable`: every tag below it on this
+   * channel is settled, so a later in-order ack may widen this frame.
+   */
+  ack(channel: number, tag: number, widenable: boolean): void {
+    const mark = this.begin(FRAME_METHOD, channel);
+    encodeBasicAck(this.w, { deliveryTag: tag, multiple: false });
+    this.end(mark);
+    if (widenable) {
+      this.ackAt = mark;
+      this.ackChannel = channel;
+      this.ackTag = tag;
+    }
+  }
+
+  /**
+   * Turn the unsent ack that is the last frame written into
+   * `basic.ack(tag, multiple)`, instead of writing another ack. The caller
+   * guarantees that `tag` is the oldest tag still outstanding on the
+   * channel, so the wider ack settles exactly what the separate acks
+   * would have. Returns false, changing nothing, when the last frame is
+   * not such an ack (another frame followed it, or it was flushed).
+   */
+  widenAck(channel: number, tag: number): boolean {
+    const at = this.ackAt;
+    if (at < 0 || channel !== this.ackChannel || tag <= this.ackTag || at < this.start || this.w.pos !== at + ACK_FRAME_SIZE) {
+      return false;
+    }
+    const b = this.w.buf;
+    b.writeUInt32BE(Math.floor(tag / 0x100000000), at + ACK_TAG_OFFSET);
+    b.writeUInt32BE(tag >>> 0, at + ACK_TAG_OFFSET + 4);
+    b[at + ACK_TAG_OFFSET + 8] = 1; // multiple
+    this.ackTag = tag;
+    return true;
+  }
+
   heartbeat(): void {
     const mark = this.begin(FRAME_HEARTBEAT, 0);
     this.end(mark);
@@ -256,6 +302,7 @@ export class FrameWriter {
   fail(err: Error): void {
     if (this.failure !== null) return;
     this.failure = err;
+    this.ackAt = -1;
     this.chunks = [];
     // A fresh slab: the old one may still back chunks the socket has not sent.
     this.w.buf = Buffer.allocUnsafe(1024);
@@ -269,6 +316,7 @@ export class FrameWriter {
 
   /** Move the pooled bytes written since the last cut into the chunk list. */
   private cut(): void {
+    this.ackAt = -1;
     const w = this.w;
     if (w.pos > this.start) {
       this.chunks.push(w.buf.subarray(this.start, w.pos));
