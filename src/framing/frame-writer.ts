@@ -133,6 +133,9 @@ export class FrameWriter {
     body: Uint8Array,
   ): void {
     this.ackAt = -1;
+    const len = body.length;
+    // Method and header frames, and the body unless it goes out uncopied.
+    this.reserve(256 + (len < LARGE_BODY ? len : 0) + 8 * Math.ceil(len / this.maxPayload));
     const w = this.w;
     const mark = w.pos;
     if (exchange === cache.exchange && routingKey === cache.routingKey && flags === cache.flags) {
@@ -312,6 +315,20 @@ export class FrameWriter {
     if (this.batch !== null) list.push(this.batch);
     this.batch = null;
     for (const x of list) x.reject(err);
+  }
+
+  /**
+   * Continue in a fresh slab when `need` bytes do not fit in this one:
+   * growing it would copy everything written this turn into new memory
+   * (a window of 4 KiB publishes is megabytes). An estimate is enough:
+   * the Writer still grows if a frame turns out bigger.
+   */
+  private reserve(need: number): void {
+    const w = this.w;
+    if (w.pos + need <= w.buf.length) return;
+    this.cut();
+    w.buf = Buffer.allocUnsafe(Math.max(SLAB_SIZE, need));
+    w.pos = this.start = 0;
   }
 
   /** Move the pooled bytes written since the last cut into the chunk list. */

@@ -67,4 +67,32 @@ describe('FrameWriter.publish', () => {
     expect(frames).toEqual([1, 2, 3, 1, 2, 3]);
     expect(bytes.includes(Buffer.from('k'.repeat(16)))).toBe(false);
   });
+
+  it('fills fresh slabs instead of growing one: a burst of 4 KiB publishes is never re-copied', async () => {
+    const chunks: Uint8Array[] = [];
+    const fw = new FrameWriter((c) => {
+      chunks.push(...c);
+      return true;
+    });
+    fw.maxPayload = 131064;
+    const cache = new PublishFrameCache();
+    const body = Buffer.alloc(4096, 0x61);
+    for (let i = 0; i < 1000; i++) {
+      body.writeUInt32BE(i, 0);
+      fw.publish(1, cache, '', 'q', 0, i % 10 === 0 ? { messageId: `m${i}` } : undefined, body);
+    }
+    await fw.whenWritten();
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(64 * 1024);
+    // Every frame intact and in order.
+    const all = Buffer.concat(chunks);
+    let at = 0;
+    let bodies = 0;
+    while (at < all.length) {
+      const size = all.readUInt32BE(at + 3);
+      expect(all[at + 7 + size]).toBe(0xce);
+      if (all[at] === 3) expect(all.readUInt32BE(at + 7)).toBe(bodies++);
+      at += 8 + size;
+    }
+    expect(bodies).toBe(1000);
+  });
 });
