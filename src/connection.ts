@@ -132,7 +132,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> {
     super();
     this.options = { ...options };
     this.maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-    this.fw = new FrameWriter((chunks) => (this.link === null ? true : this.link.write(chunks)));
+    this.fw = new FrameWriter((chunks, written) => (this.link === null ? true : this.link.write(chunks, written)));
     this.parser = new FrameParser(this.onFrame, this.onBodyStart);
     this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
   }

@@ -33,15 +33,26 @@ export class Link {
     return !this.closed && this.socket.writable;
   }
 
-  /** Write chunks in order with one syscall; true while below the high-water mark. */
-  readonly write = (chunks: Uint8Array[]): boolean => {
+  /**
+   * Write chunks in order with one syscall; true while below the
+   * high-water mark. `written` runs once the socket no longer holds them.
+   */
+  readonly write = (chunks: Uint8Array[], written?: () => void): boolean => {
     const s = this.socket;
     if (!s.writable) return true;
-    if (chunks.length === 1) {
-      s.write(chunks[0]!);
+    const done =
+      written === undefined
+        ? undefined
+        : (err?: Error | null): void => {
+            if (err == null) written();
+          };
+    const last = chunks.length - 1;
+    if (last === 0) {
+      s.write(chunks[0]!, done);
     } else {
       s.cork();
-      for (const c of chunks) s.write(c);
+      for (let i = 0; i < last; i++) s.write(chunks[i]!);
+      s.write(chunks[last]!, done);
       s.uncork();
     }
     return s.writableLength < HIGH_WATER_MARK;

@@ -11,6 +11,8 @@ import { encodeBasicAck, encodeBasicProperties, encodeBasicPublish, type BasicPr
 import { FRAME_HEADER_SIZE } from './frame-parser.js';
 
 const SLAB_SIZE = 64 * 1024;
+/** Written-out slabs kept for reuse: fresh memory costs page faults on first touch. */
+const MAX_SPARE_SLABS = 32;
 /** Body slices at least this long are sent as their own chunk, not copied. */
 const LARGE_BODY = 8 * 1024;
 const BASIC_CLASS = 60;
@@ -34,15 +36,19 @@ export class PublishFrameCache {
 /**
  * Where the frames go. `write` returns true while the transport's buffered
  * bytes are below its high-water mark; when it returns false the owner
- * calls `FrameWriter.drained()` once the transport has drained.
+ * calls `FrameWriter.drained()` once the transport has drained. The sink
+ * calls `written` once the transport no longer needs the chunks (they are
+ * in the kernel), if it can tell; their memory is then reused.
  */
-export type FrameSink = (chunks: Uint8Array[]) => boolean;
+export type FrameSink = (chunks: Uint8Array[], written: () => void) => boolean;
 
 interface Waiter {
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: Error) => void;
 }
+
+function noop(): void {}
 
 function waiter(): Waiter {
   let resolve!: () => void;
@@ -74,6 +80,9 @@ export class FrameWriter {
   private ackAt = -1;
   private ackChannel = 0;
   private ackTag = 0;
+  /** Slabs filled during this batch: reusable once the batch is written. */
+  private retired: Buffer[] = [];
+  private spare: Buffer[] = [];
 
   constructor(private readonly sink: FrameSink) {}
 
@@ -307,6 +316,8 @@ export class FrameWriter {
     this.failure = err;
     this.ackAt = -1;
     this.chunks = [];
+    this.retired = [];
+    this.spare = [];
     // A fresh slab: the old one may still back chunks the socket has not sent.
     this.w.buf = Buffer.allocUnsafe(1024);
     this.start = this.w.pos = 0;
@@ -327,8 +338,24 @@ export class FrameWriter {
     const w = this.w;
     if (w.pos + need <= w.buf.length) return;
     this.cut();
-    w.buf = Buffer.allocUnsafe(Math.max(SLAB_SIZE, need));
+    this.retire(w.buf);
+    w.buf = need <= SLAB_SIZE ? this.freshSlab() : Buffer.allocUnsafe(need);
     w.pos = this.start = 0;
+  }
+
+  /** A slab whose bytes all went into chunks of this batch. */
+  private retire(slab: Buffer): void {
+    if (slab.length === SLAB_SIZE) this.retired.push(slab);
+  }
+
+  private freshSlab(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
+  }
+
+  /** The transport is done with a batch: its retired slabs can be written over. */
+  private reuse(slabs: Buffer[]): void {
+    if (this.failure !== null) return;
+    for (const slab of slabs) if (this.spare.length < MAX_SPARE_SLABS) this.spare.push(slab);
   }
 
   /** Move the pooled bytes written since the last cut into the chunk list. */
@@ -356,14 +383,17 @@ export class FrameWriter {
     this.chunks = [];
     const w = this.w;
     if (w.pos > SLAB_SIZE / 2 || w.buf.length > SLAB_SIZE) {
-      w.buf = Buffer.allocUnsafe(SLAB_SIZE);
+      this.retire(w.buf);
+      w.buf = this.freshSlab();
       w.pos = this.start = 0;
     }
     const batch = this.batch;
     this.batch = null;
     this.lastFlush = Date.now();
     let below = true;
-    if (chunks.length > 0) below = this.sink(chunks);
+    const retired = this.retired;
+    if (retired.length > 0) this.retired = [];
+    if (chunks.length > 0) below = this.sink(chunks, retired.length === 0 ? noop : () => this.reuse(retired));
     if (batch !== null) {
       if (below) batch.resolve();
       else this.draining.push(batch);

@@ -95,4 +95,35 @@ describe('FrameWriter.publish', () => {
     }
     expect(bodies).toBe(1000);
   });
+
+  it('writes over a slab only after the transport said it is done with it', async () => {
+    const batches: Array<{ chunks: Uint8Array[]; copy: Buffer; written: () => void }> = [];
+    const fw = new FrameWriter((chunks, written) => {
+      batches.push({ chunks, copy: Buffer.concat(chunks), written });
+      return true;
+    });
+    fw.maxPayload = 131064;
+    const cache = new PublishFrameCache();
+    const burst = async (fill: number): Promise<Set<ArrayBufferLike>> => {
+      for (let i = 0; i < 100; i++) fw.publish(1, cache, '', 'q', 0, undefined, Buffer.alloc(4096, fill));
+      await fw.whenWritten();
+      return new Set(batches.at(-1)!.chunks.map((c) => c.buffer));
+    };
+    /** Batches the transport still holds have not been written over. */
+    const intact = (held: number[]): void => {
+      for (const i of held) expect(Buffer.concat(batches[i]!.chunks).equals(batches[i]!.copy)).toBe(true);
+    };
+    const a = await burst(0x61);
+    const b = await burst(0x62); // A not yet written: its slabs must not come back
+    intact([0, 1]);
+    expect([...b].some((x) => a.has(x))).toBe(false);
+    batches[0]!.written();
+    const c = await burst(0x63);
+    intact([1]); // B still held by the transport, untouched
+    expect([...c].some((x) => a.has(x))).toBe(true); // A's slabs reused
+    expect([...c].some((x) => b.has(x))).toBe(false);
+    const bodies = batches[2]!.copy;
+    expect(bodies.includes(Buffer.alloc(4096, 0x63))).toBe(true);
+    expect(bodies.includes(Buffer.alloc(16, 0x61))).toBe(false);
+  });
 });
