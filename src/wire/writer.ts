@@ -19,6 +19,9 @@ function tooLong(field: string, bytes: number, max: number): never {
   throw new TypeError(`${field}: ${bytes} bytes, max ${max}`);
 }
 
+/** Strings up to this many UTF-16 units are tried as ASCII by a JS loop first. */
+const ASCII_LOOP_MAX = 48;
+
 export class Writer {
   buf: Buffer;
   pos = 0;
@@ -86,9 +89,10 @@ export class Writer {
     // Up to 85 UTF-16 units can never exceed 255 bytes (3 bytes per unit at most).
     if (s.length <= 85) {
       this.ensure(256);
-      const n = this.buf.write(s, this.pos + 1);
+      const at = this.pos + 1;
+      const n = s.length <= ASCII_LOOP_MAX && this.ascii(s, at) ? s.length : this.buf.write(s, at);
       this.buf[this.pos] = n;
-      this.pos += 1 + n;
+      this.pos = at + n;
       return;
     }
     const n = Buffer.byteLength(s, 'utf8');
@@ -99,9 +103,32 @@ export class Writer {
     this.pos += 1 + n;
   }
 
+  /**
+   * Copy `s` to `at` as single bytes if it is all ASCII (true), else write
+   * nothing that counts (false). For short strings a JS loop beats a call
+   * into Buffer#write; the caller has ensured room for s.length bytes.
+   */
+  private ascii(s: string, at: number): boolean {
+    const buf = this.buf;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    return true;
+  }
+
   /** A long string from text (UTF-8) or bytes. */
   longstr(s: string | Uint8Array, field: string): void {
     if (typeof s === 'string') {
+      if (s.length <= ASCII_LOOP_MAX) {
+        this.ensure(4 + 3 * s.length);
+        if (this.ascii(s, this.pos + 4)) {
+          this.buf.writeUInt32BE(s.length, this.pos);
+          this.pos += 4 + s.length;
+          return;
+        }
+      }
       const n = Buffer.byteLength(s, 'utf8');
       if (n > 0xffffffff) tooLong(field, n, 0xffffffff);
       this.ensure(4 + n);
