@@ -42,6 +42,7 @@ import {
 import { Reader, Writer } from '../src/wire/index.js';
 import { defs, frame as amqFrame, type AmqplibFields } from '../test/codec/support/amqplib.js';
 import { AMQPView } from '@cloudamqp/amqp-client/amqp-view';
+import type { AMQPProperties } from '@cloudamqp/amqp-client';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
 const CELL_MS = Number(process.env['CELL_MS'] ?? 400);
@@ -196,14 +197,8 @@ function amqplibDecode(chunk: Buffer): Delivery {
 
 const acView = new AMQPView(new ArrayBuffer(FRAME_MAX));
 const acBytes = new Uint8Array(acView.buffer);
-const acProps = {
-  contentType: 'application/json',
-  deliveryMode: 2,
-  headers: { 'x-trace-id': 'a3f1c9e0', attempt: 1 },
-  messageId: 'msg-000042',
-  timestamp: new Date(nowSecs * 1000),
-  appId: 'bench',
-};
+/** The same properties as ours: amqp-client takes the same names and a Date timestamp. */
+const acProps = oursProps as AMQPProperties;
 
 /** The three frames AMQPChannel#basicPublish builds for a body below frame-max. */
 function amqpClientEncode(body: Buffer): Uint8Array {
