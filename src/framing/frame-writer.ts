@@ -37,18 +37,16 @@ export class PublishFrameCache {
  * Where the frames go. `write` returns true while the transport's buffered
  * bytes are below its high-water mark; when it returns false the owner
  * calls `FrameWriter.drained()` once the transport has drained. The sink
- * calls `written` once the transport no longer needs the chunks (they are
- * in the kernel), if it can tell; their memory is then reused.
+ * calls `written`, when given, once the transport no longer needs the
+ * chunks (they are in the kernel), if it can tell; their slabs are then reused.
  */
-export type FrameSink = (chunks: Uint8Array[], written: () => void) => boolean;
+export type FrameSink = (chunks: Uint8Array[], written: (() => void) | undefined) => boolean;
 
 interface Waiter {
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: Error) => void;
 }
-
-function noop(): void {}
 
 function waiter(): Waiter {
   let resolve!: () => void;
@@ -76,7 +74,11 @@ export class FrameWriter {
   private batch: Waiter | null = null;
   /** Waiters of flushed batches held back by the transport's high-water mark. */
   private draining: Waiter[] = [];
-  /** Where the last frame starts, when it is a basic.ack that may still be widened (see widenAck); else -1. */
+  /**
+   * Where the last widenable basic.ack starts, or -1. Any later frame moves
+   * `w.pos` past its end (widenAck checks that); only a slab change (cut,
+   * fail) must clear it, since a new slab restarts positions at 0.
+   */
   private ackAt = -1;
   private ackChannel = 0;
   private ackTag = 0;
@@ -92,7 +94,6 @@ export class FrameWriter {
 
   /** Start a frame; returns the mark to pass to end() or rollback(). */
   begin(type: number, channel: number): number {
-    this.ackAt = -1;
     const w = this.w;
     const at = w.pos;
     w.ensure(FRAME_HEADER_SIZE);
@@ -141,7 +142,6 @@ export class FrameWriter {
     properties: BasicPropertiesInit | undefined,
     body: Uint8Array,
   ): void {
-    this.ackAt = -1;
     const len = body.length;
     // Method and header frames, and the body unless it goes out uncopied.
     this.reserve(256 + (len < LARGE_BODY ? len : 0) + 8 * Math.ceil(len / this.maxPayload));
@@ -180,7 +180,6 @@ export class FrameWriter {
    * properties cannot be encoded; the caller rolls back the method frame.
    */
   content(channel: number, properties: BasicPropertiesInit | undefined, body: Uint8Array): void {
-    this.ackAt = -1;
     const w = this.w;
     const len = body.length;
     if (properties === undefined && len <= 0xffffffff) {
@@ -393,7 +392,7 @@ export class FrameWriter {
     let below = true;
     const retired = this.retired;
     if (retired.length > 0) this.retired = [];
-    if (chunks.length > 0) below = this.sink(chunks, retired.length === 0 ? noop : () => this.reuse(retired));
+    if (chunks.length > 0) below = this.sink(chunks, retired.length === 0 ? undefined : () => this.reuse(retired));
     if (batch !== null) {
       if (below) batch.resolve();
       else this.draining.push(batch);

@@ -97,7 +97,7 @@ describe('FrameWriter.publish', () => {
   });
 
   it('writes over a slab only after the transport said it is done with it', async () => {
-    const batches: Array<{ chunks: Uint8Array[]; copy: Buffer; written: () => void }> = [];
+    const batches: Array<{ chunks: Uint8Array[]; copy: Buffer; written: (() => void) | undefined }> = [];
     const fw = new FrameWriter((chunks, written) => {
       batches.push({ chunks, copy: Buffer.concat(chunks), written });
       return true;
@@ -117,7 +117,7 @@ describe('FrameWriter.publish', () => {
     const b = await burst(0x62); // A not yet written: its slabs must not come back
     intact([0, 1]);
     expect([...b].some((x) => a.has(x))).toBe(false);
-    batches[0]!.written();
+    batches[0]!.written!();
     const c = await burst(0x63);
     intact([1]); // B still held by the transport, untouched
     expect([...c].some((x) => a.has(x))).toBe(true); // A's slabs reused
