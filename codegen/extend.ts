@@ -17,8 +17,11 @@ function clash(what: string, a: { file: string }, b: { file: string }, detail: s
 
 function patchMethod(cls: RawClass, base: RawMethod, patch: RawMethod): RawMethod {
   const where = `${cls.name}.${patch.name}`;
-  if (patch.synchronous || patch.content || patch.responses.length > 0) {
-    throw new SpecError(patch.file, `${where}: a patch (method without index) may only add chassis and replace fields`);
+  if (patch.content) {
+    throw new SpecError(patch.file, `${where}: a patch (method without index) may only add chassis, responses and replace fields`);
+  }
+  if ((patch.synchronous || patch.responses.length > 0) && (base.synchronous || base.responses.length > 0)) {
+    throw new SpecError(patch.file, `${where}: a patch may make a method synchronous only where the base says nothing`);
   }
   const fields = [...base.fields];
   for (const f of patch.fields) {
@@ -33,7 +36,9 @@ function patchMethod(cls: RawClass, base: RawMethod, patch: RawMethod): RawMetho
   for (const c of patch.chassis) {
     if (!chassis.some((b) => b.name === c.name)) chassis.push(c);
   }
-  return { ...base, fields, chassis, docs: [...base.docs, ...patch.docs] };
+  const synchronous = base.synchronous || patch.synchronous;
+  const responses = [...base.responses, ...patch.responses];
+  return { ...base, synchronous, responses, fields, chassis, docs: [...base.docs, ...patch.docs] };
 }
 
 function mergeClass(base: RawClass, overlay: RawClass): RawClass {

@@ -5,6 +5,7 @@ import { emitClassFile } from './emit/class-file.js';
 import { newProject, type EmitOptions } from './emit/common.js';
 import { emitConstants } from './emit/constants.js';
 import { emitDispatch, emitIndex } from './emit/dispatch.js';
+import { emitRequests } from './emit/requests.js';
 import { extend } from './extend.js';
 import { buildModel, type Model } from './model.js';
 import { parseSpec } from './parse.js';
@@ -39,6 +40,7 @@ export function generate(input: GenerateInput): Map<string, string> {
   files.set('constants.ts', emitConstants(project, model, opts));
   for (const c of model.classes) files.set(`${c.specName}.ts`, emitClassFile(project, c, opts));
   files.set('dispatch.ts', emitDispatch(project, model, opts));
+  files.set('requests.ts', emitRequests(project, model, opts));
   files.set('index.ts', emitIndex(project, model, opts));
   return files;
 }

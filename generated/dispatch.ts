@@ -511,7 +511,7 @@ export const METHOD_INFO: Readonly<Record<MethodId, MethodInfo>> = {
   },
   [BASIC_RECOVER]: {
     classId: 60, methodId: 110, name: 'basic.recover',
-    synchronous: false, responses: [], hasContent: false,
+    synchronous: true, responses: [BASIC_RECOVER_OK], hasContent: false,
   },
   [BASIC_RECOVER_OK]: {
     classId: 60, methodId: 111, name: 'basic.recover-ok',

@@ -10,3 +10,4 @@ export * from './basic.js';
 export * from './tx.js';
 export * from './confirm.js';
 export * from './dispatch.js';
+export * from './requests.js';

@@ -2,6 +2,7 @@
 // Every option is optional; defaults are applied by the methods.
 
 import type { FieldTable } from './wire/index.js';
+import type { BasicProperties } from '../generated/basic.js';
 
 export interface Timeout {
   /** Milliseconds to wait for the reply; rejects `TimeoutError` on expiry. */
@@ -75,4 +76,16 @@ export interface QueueDeclareResult {
   queue: string;
   messageCount: number;
   consumerCount: number;
+}
+
+/** What `basicGet` resolves with. */
+export interface GetResult {
+  message: Buffer;
+  properties: BasicProperties;
+  deliveryTag: number;
+  redelivered: boolean;
+  exchangeName: string;
+  routingKey: string;
+  /** Messages left in the queue. */
+  messageCount: number;
 }

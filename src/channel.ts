@@ -1,133 +1,60 @@
-// Channel: one AMQP channel and every API.md channel method. It owns the
-// channel's state (opening → open → closing → closed), its queue of
-// synchronous calls, the consumers, publisher confirms and the assembly of
-// incoming content. It writes through the connection's FrameWriter and
-// never touches the socket.
+// Channel: the public surface of one AMQP channel, every API.md channel
+// method. Each method checks its arguments, says what to send, and shapes
+// the reply; the request/reply bookkeeping, consumers, acks and confirms
+// are in ChannelCore and the modules it uses.
 
 import {
-  BASIC_ACK,
   BASIC_CANCEL,
-  BASIC_CANCEL_OK,
-  BASIC_CONSUME_OK,
-  BASIC_DELIVER,
-  BASIC_GET_EMPTY,
+  BASIC_CONSUME,
+  BASIC_GET,
   BASIC_GET_OK,
-  BASIC_NACK,
-  BASIC_QOS_OK,
-  BASIC_RECOVER_OK,
-  BASIC_RETURN,
-  CHANNEL_CLOSE,
-  CHANNEL_CLOSE_OK,
-  CHANNEL_FLOW,
-  CHANNEL_FLOW_OK,
-  CHANNEL_OPEN_OK,
-  CONFIRM_SELECT_OK,
-  EXCHANGE_BIND_OK,
-  EXCHANGE_DECLARE_OK,
-  EXCHANGE_DELETE_OK,
-  EXCHANGE_UNBIND_OK,
-  QUEUE_BIND_OK,
-  QUEUE_DECLARE_OK,
-  QUEUE_DELETE_OK,
-  QUEUE_PURGE_OK,
-  QUEUE_UNBIND_OK,
-  METHOD_INFO,
-  encodeBasicAck,
-  encodeBasicCancel,
-  encodeBasicCancelOk,
-  encodeBasicConsume,
-  encodeBasicGet,
-  encodeBasicNack,
-  encodeBasicQos,
-  encodeBasicRecover,
+  BASIC_QOS,
+  BASIC_RECOVER,
   encodeBasicRecoverAsync,
-  encodeBasicReject,
-  encodeChannelClose,
-  encodeChannelCloseOk,
-  encodeChannelFlow,
-  encodeChannelFlowOk,
-  encodeChannelOpen,
-  encodeConfirmSelect,
-  encodeExchangeBind,
-  encodeExchangeDeclare,
-  encodeExchangeDelete,
-  encodeExchangeUnbind,
-  encodeQueueBind,
-  encodeQueueDeclare,
-  encodeQueueDelete,
-  encodeQueuePurge,
-  encodeQueueUnbind,
-  type BasicDeliver,
-  type BasicGetOk,
-  type BasicProperties,
   type BasicPropertiesInit,
-  type BasicReturn,
-  type ChannelClose,
-  type IncomingMethod,
-  type MethodId,
-} from '../generated/index.js';
-import {
-  AmqpClosedConnection,
-  ChannelClosed,
-  DuplicateConsumerTag,
-  EmptyQueue,
-  FrameError,
-  MessageReturned,
-  SynchronizationError,
-} from './errors.js';
-import type { Writer } from './wire/index.js';
-import { Consumer, type ConsumerCallback, type ConsumerHost } from './consumer.js';
+} from '../generated/basic.js';
+import { CHANNEL_FLOW } from '../generated/channel.js';
+import { CONFIRM_SELECT } from '../generated/confirm.js';
+import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND, type ExchangeBind } from '../generated/exchange.js';
+import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
+import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
+import { ChannelCore, type CancellationCallbackOf, type ReturnCallbackOf } from './channel-core.js';
+import type { ChannelHost } from './channel-host.js';
 import { ConfirmTracker } from './confirms.js';
-import { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
-import { ContentAssembler } from './framing/content.js';
-import { PublishFrameCache } from './framing/frame-writer.js';
-import { RpcQueue, pendingCall, type Content } from './rpc.js';
-import { UnackedTags } from './unacked.js';
-import type { AmqpProtocol } from './connection.js';
+import { Consumer, type ConsumerCallbackOf, type ConsumerHost } from './consumer.js';
+import { writePublish, PublishFrameCache } from './framing/publish-frames.js';
 import type {
-  Timeout,
-  NoWait,
-  Args,
-  QueueDeclareOptions,
-  QueueDeleteOptions,
+  BindOptions,
+  CancelOptions,
+  ConsumeOptions,
   ExchangeDeclareOptions,
   ExchangeDeleteOptions,
-  BindOptions,
-  QueueUnbindOptions,
-  PurgeOptions,
-  PublishOptions,
-  QosOptions,
-  ConsumeOptions,
-  CancelOptions,
   GetOptions,
+  GetResult,
   NackOptions,
-  RejectOptions,
-  RecoverOptions,
+  NoWait,
+  PublishOptions,
+  PurgeOptions,
+  QosOptions,
+  QueueDeclareOptions,
   QueueDeclareResult,
+  QueueDeleteOptions,
+  QueueUnbindOptions,
+  RecoverOptions,
+  RejectOptions,
+  Timeout,
 } from './channel-options.js';
 
-export type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
-
-export type ReturnCallback = (
-  channel: Channel,
-  body: Buffer,
-  envelope: ReturnEnvelope,
-  properties: BasicProperties,
-) => void | Promise<void>;
-
-export type CancellationCallback = (channel: Channel, consumerTag: string) => void | Promise<void>;
+export type { ChannelState } from './channel-core.js';
+export type ReturnCallback = ReturnCallbackOf<Channel>;
+export type CancellationCallback = CancellationCallbackOf<Channel>;
+export type ConsumerCallback = ConsumerCallbackOf<Channel>;
 
 export interface ChannelOptions {
   returnCallback?: ReturnCallback | null;
   /** Milliseconds to wait for channel.open-ok. */
   timeout?: number;
 }
-
-
-/** How many cancelled consumer tags a channel remembers (to reject their late deliveries). */
-const CANCELLED_MEMORY = 1024;
-
-type Reply<K extends MethodId> = Extract<IncomingMethod, { id: K }>;
 
 let tagCounter = 0;
 const tagPrefix = `amqp091-${process.pid}-${Date.now().toString(36)}`;
@@ -139,55 +66,20 @@ function quietRejection(err: unknown): Promise<never> {
   return p;
 }
 
-function checkTag(deliveryTag: unknown, what: string): number {
-  if (typeof deliveryTag !== 'number' || !Number.isSafeInteger(deliveryTag) || deliveryTag < 0) {
-    throw new TypeError(`${what}: deliveryTag must be an integer 0..2^53-1, got ${String(deliveryTag)}`);
-  }
-  return deliveryTag;
-}
+const done = (): void => undefined;
 
-export class Channel {
-  state: ChannelState = 'opening';
-  /** Called with messages the broker returns (mandatory/immediate); without one they go to onError. */
-  returnCallback: ReturnCallback | null;
-  /** Whether the broker lets this channel receive deliveries (channel.flow). */
-  flowActive = true;
-
-  private readonly rpc = new RpcQueue();
-  private readonly consumers = new Map<string, Consumer>();
-  /** Recently cancelled tag → whether it was noAck. */
-  private readonly cancelledTags = new Map<string, boolean>();
-  private readonly cancellationCallbacks: CancellationCallback[] = [];
-  private confirms: ConfirmTracker | null = null;
-  private closeReason: ChannelClosed | null = null;
-  private closeWaiter: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null } | null = null;
-  /** Our channel.close is unanswered: keep the id reserved until close-ok. */
-  private awaitingCloseOk = false;
-  /** Highest delivery tag received (deliver, get-ok): acks above it cannot be ours. */
-  private lastDeliveryTag = 0;
-  /** Delivered tags still to be acked, nacked or rejected (lets in-order acks share one frame). */
-  private readonly unacked = new UnackedTags();
+export class Channel extends ChannelCore<Channel> {
   /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
   private readonly publishCache = new PublishFrameCache();
 
-  private readonly content: ContentAssembler;
-
   /** @internal Use `protocol.channel()`. */
-  constructor(
-    private readonly conn: AmqpProtocol,
-    readonly channelId: number,
-    options: ChannelOptions = {},
-  ) {
+  constructor(conn: ChannelHost, channelId: number, options: ChannelOptions = {}) {
+    super(conn, channelId);
     this.returnCallback = options.returnCallback ?? null;
-    this.content = new ContentAssembler(
-      channelId,
-      (m, properties, body) => this.contentDone(m, properties, body),
-      (envelope, properties, body) => this.deliveryDone(envelope, properties, body),
-    );
   }
 
-  get isOpen(): boolean {
-    return this.state === 'open';
+  protected get self(): Channel {
+    return this;
   }
 
   /** Whether publishes on this channel are confirmed (after confirmSelect). */
@@ -195,103 +87,9 @@ export class Channel {
     return this.confirms !== null;
   }
 
-  // ---------------------------------------------------------------- errors
-
-  /** The error for a call on this channel now that it cannot take one. */
-  private closedError(): AmqpClosedConnection | ChannelClosed {
-    const c = this.conn;
-    if (c.state !== 'open') return c.closeError ?? new AmqpClosedConnection({ replyText: `connection is ${c.state}` });
-    return this.closeReason ?? new ChannelClosed({ replyText: `channel ${this.channelId} is ${this.state}` });
-  }
-
-  private usable(): boolean {
-    return this.state === 'open' && this.conn.state === 'open';
-  }
-
-  // ---------------------------------------------------------------- writing
-
-  private write<T>(encode: (w: Writer, m: T) => void, m: T): void {
-    const fw = this.conn.fw;
-    const mark = fw.method(this.channelId);
-    try {
-      encode(fw.w, m);
-      fw.end(mark);
-    } catch (err) {
-      fw.rollback(mark);
-      throw err;
-    }
-  }
-
-  private write0(encode: (w: Writer) => void): void {
-    const fw = this.conn.fw;
-    const mark = fw.method(this.channelId);
-    encode(fw.w);
-    fw.end(mark);
-  }
-
-  /**
-   * Queue a synchronous method (written when the calls before it are
-   * answered) and wait for one of `expects`. Every failure rejects the
-   * promise, none throws.
-   */
-  private call<K extends MethodId>(
-    name: string,
-    expects: readonly K[],
-    timeout: number | undefined,
-    send: () => void,
-    opening = false,
-  ): Promise<Reply<K>> {
-    return new Promise<Reply<K>>((resolve, reject) => {
-      if (!(opening ? this.state === 'opening' && this.conn.state === 'open' : this.usable())) {
-        reject(this.closedError());
-        return;
-      }
-      this.rpc.enqueue(
-        pendingCall(name, expects, send, (m) => resolve(m as Reply<K>), reject),
-        timeout,
-      );
-    });
-  }
-
-  /**
-   * Queue a method with no-wait set (in order with the synchronous ones):
-   * resolves once it is handed to the socket.
-   */
-  private sendNoWait(name: string, send: () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (!this.usable()) {
-        reject(this.closedError());
-        return;
-      }
-      this.rpc.enqueue(pendingCall(name, [], send, () => resolve(this.conn.fw.whenWritten()), reject), undefined);
-    });
-  }
-
-  // ---------------------------------------------------------------- lifecycle
-
-  /** @internal Sends channel.open; called by the protocol. */
-  open(timeout?: number): Promise<void> {
-    return this.call('channel.open', [CHANNEL_OPEN_OK], timeout, () => this.write(encodeChannelOpen, {}), true).then(
-      () => {
-        if (this.state === 'opening') this.state = 'open';
-      },
-      (err: unknown) => {
-        if (this.state === 'opening') {
-          // The broker may still open it: close it when open-ok comes late.
-          this.state = 'closed';
-          this.closeReason = new ChannelClosed({ replyText: 'channel.open failed', cause: err });
-          if (this.conn.state === 'open') {
-            this.awaitingCloseOk = true;
-            try {
-              this.write(encodeChannelClose, { replyCode: 0, replyText: 'open timed out', classId: 0, methodId: 0 });
-            } catch {
-              // connection going away
-            }
-          }
-        }
-        throw err;
-      },
-    );
+  /** Active consumer tags (for diagnostics). */
+  get consumerTags(): string[] {
+    return this.consumers.tags();
   }
 
   /**
@@ -299,368 +97,75 @@ export class Channel {
    * after `timeout` (default 2000 ms) the channel is marked closed anyway.
    */
   close(replyCode = 0, replyText = 'Normal Shutdown', o: Timeout = {}): Promise<void> {
-    if (this.closeWaiter !== null) return this.closeWaiter.promise;
-    if (this.state === 'closed' || this.conn.state !== 'open') {
-      if (this.state !== 'closed') this.finish(this.closedError());
-      return Promise.resolve();
-    }
-    this.state = 'closing';
-    this.rpc.failUnsent(new ChannelClosed({ replyText: 'channel closed by the client before the request was sent' }));
-    let resolve!: () => void;
-    const promise = new Promise<void>((res) => (resolve = res));
-    const waiter = { promise, resolve, timer: null as NodeJS.Timeout | null };
-    this.closeWaiter = waiter;
-    this.awaitingCloseOk = true;
-    try {
-      this.write(encodeChannelClose, { replyCode, replyText, classId: 0, methodId: 0 });
-    } catch (err) {
-      // Bad replyCode/replyText: close with defaults instead, and still close.
-      this.write(encodeChannelClose, { replyCode: 0, replyText: 'Normal Shutdown', classId: 0, methodId: 0 });
-      void err;
-    }
-    const timeout = o.timeout ?? 2000;
-    waiter.timer = setTimeout(() => {
-      waiter.timer = null;
-      this.finish(new ChannelClosed({ replyText: 'channel closed by the client (close-ok timed out)' }));
-    }, timeout);
-    waiter.timer.unref?.();
-    return promise;
+    return this.startClose(replyCode, replyText, o.timeout ?? 2000);
   }
-
-  /**
-   * Mark the channel closed: fail what waits, drop consumers, resolve a
-   * pending close(). Releases the channel id unless close-ok is still due.
-   */
-  private finish(reason: AmqpClosedConnection | ChannelClosed): void {
-    if (this.state === 'closed' && this.closeWaiter === null) {
-      this.releaseIfDone();
-      return;
-    }
-    this.state = 'closed';
-    if (reason instanceof ChannelClosed) this.closeReason = reason;
-    else this.closeReason ??= new ChannelClosed({ replyText: 'connection closed', cause: reason });
-    this.rpc.failAll(reason);
-    this.confirms?.failAll(reason);
-    for (const c of this.consumers.values()) {
-      c.state = 'cancelled';
-      c.takeBuffered();
-    }
-    this.consumers.clear();
-    this.cancelledTags.clear();
-    this.unacked.reset();
-    this.content.reset();
-    const w = this.closeWaiter;
-    this.closeWaiter = null;
-    if (w !== null) {
-      if (w.timer !== null) clearTimeout(w.timer);
-      w.resolve();
-    }
-    this.releaseIfDone();
-  }
-
-  private releaseIfDone(): void {
-    if (!this.awaitingCloseOk) this.conn.releaseChannel(this);
-  }
-
-  /** @internal The connection is gone. */
-  connectionLost(err: AmqpClosedConnection): void {
-    this.awaitingCloseOk = false;
-    this.finish(err);
-  }
-
-  // ---------------------------------------------------------------- incoming
-
-  /** @internal A method frame for this channel. */
-  onMethod(m: IncomingMethod): void {
-    if (this.content.busy) {
-      throw new FrameError(`channel ${this.channelId}: ${METHOD_INFO[m.id].name} arrived while a content body was expected`, 505);
-    }
-    if (this.state === 'closed') {
-      // Only close-ok (ours, late) or close (crossing) matter now.
-      if (m.id === CHANNEL_CLOSE_OK) {
-        this.awaitingCloseOk = false;
-        this.releaseIfDone();
-      } else if (m.id === CHANNEL_CLOSE) {
-        this.write0(encodeChannelCloseOk);
-      } else if (METHOD_INFO[m.id].hasContent) {
-        this.content.start(m); // assemble and drop
-      } else if (m.id === CHANNEL_OPEN_OK && this.awaitingCloseOk) {
-        // late open-ok: our channel.close is already on its way
-      }
-      return;
-    }
-    switch (m.id) {
-      case BASIC_DELIVER:
-      case BASIC_RETURN:
-      case BASIC_GET_OK:
-        this.content.start(m);
-        return;
-      case BASIC_ACK:
-        this.confirms?.ack(m.args.deliveryTag, m.args.multiple);
-        return;
-      case BASIC_NACK:
-        this.confirms?.nack(m.args.deliveryTag, m.args.multiple);
-        return;
-      case BASIC_CANCEL:
-        this.cancelledByServer(m.args.consumerTag, m.args.noWait);
-        return;
-      case CHANNEL_CLOSE:
-        this.closedByServer(m.args);
-        return;
-      case CHANNEL_CLOSE_OK:
-        if (this.state === 'closing') {
-          this.awaitingCloseOk = false;
-          this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
-          return;
-        }
-        break;
-      case CHANNEL_FLOW:
-        this.flowActive = m.args.active;
-        this.write(encodeChannelFlowOk, { active: m.args.active });
-        return;
-      default:
-        break;
-    }
-    this.reply(m, null);
-  }
-
-  /** @internal A basic.deliver for this channel, decoded straight into its Envelope. */
-  onDeliver(envelope: Envelope): void {
-    if (this.content.busy) {
-      throw new FrameError(`channel ${this.channelId}: basic.deliver arrived while a content body was expected`, 505);
-    }
-    // Assembled in every state; dropped on completion unless open.
-    this.content.startDelivery(envelope);
-  }
-
-  /** @internal A body frame split across socket chunks begins: where its payload goes. */
-  bodySink(size: number): ContentAssembler {
-    this.content.bodyStart(size);
-    return this.content;
-  }
-
-  /** @internal A content header for this channel. */
-  onHeader(classId: number, bodySize: number, properties: BasicProperties): void {
-    this.content.header(classId, bodySize, properties);
-  }
-
-  /** @internal A body frame for this channel: `buf[start, end)`. */
-  onBody(buf: Buffer, start: number, end: number): void {
-    this.content.bodyFrame(buf, start, end);
-  }
-
-  private contentDone(m: IncomingMethod, properties: BasicProperties, body: Buffer): void {
-    if (this.state === 'closed') return;
-    // While closing, deliveries and returns are dropped (the broker requeues).
-    if (this.state !== 'open' && m.id !== BASIC_GET_OK) return;
-    switch (m.id) {
-      case BASIC_DELIVER: {
-        const a: BasicDeliver = m.args;
-        this.deliver(new Envelope(a.consumerTag, a.deliveryTag, a.exchange, a.routingKey, a.redelivered), body, properties);
-        return;
-      }
-      case BASIC_RETURN:
-        this.returned(m.args, body, properties);
-        return;
-      default:
-        this.reply(m, { properties, body });
-    }
-  }
-
-  private deliveryDone(envelope: Envelope, properties: BasicProperties, body: Buffer): void {
-    // While closing, deliveries are dropped (the broker requeues).
-    if (this.state !== 'open') return;
-    this.deliver(envelope, body, properties);
-  }
-
-  /** A reply to the call at the head of the queue. */
-  private reply(m: IncomingMethod, content: Content | null): void {
-    const call = this.rpc.take(m.id);
-    if (call === undefined) {
-      const waiting = this.rpc.headName();
-      throw new SynchronizationError(
-        `channel ${this.channelId}: received ${METHOD_INFO[m.id].name} while ${waiting === undefined ? 'no call was waiting' : `waiting for the reply to ${waiting}`}`,
-      );
-    }
-    if (call !== null) call.settle(m, content);
-  }
-
-  private closedByServer(a: ChannelClose): void {
-    // Answer, then fail everything with the broker's reason. If our own
-    // close crossed this one, the id stays reserved until its close-ok.
-    this.write0(encodeChannelCloseOk);
-    const err = new ChannelClosed({ code: a.replyCode, replyText: a.replyText, classId: a.classId, methodId: a.methodId });
-    this.finish(err);
-  }
-
-  private deliver(e: Envelope, body: Buffer, properties: BasicProperties): void {
-    const consumer = this.consumers.get(e.consumerTag);
-    if (consumer === undefined || consumer.state === 'cancelling') {
-      const noAck = consumer?.noAck ?? this.cancelledTags.get(e.consumerTag);
-      if (noAck === undefined) {
-        throw new FrameError(`channel ${this.channelId}: delivery for consumer tag '${e.consumerTag}' that this channel never had`, 503);
-      }
-      // Race with basicCancel: give the message back, quietly.
-      if (!noAck) this.write(encodeBasicReject, { deliveryTag: e.deliveryTag, requeue: true });
-      return;
-    }
-    if (e.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = e.deliveryTag;
-    if (!consumer.noAck) this.unacked.push(e.deliveryTag);
-    consumer.deliver(body, e, properties);
-  }
-
-  private returned(a: BasicReturn, body: Buffer, properties: BasicProperties): void {
-    const envelope = new ReturnEnvelope(a.replyCode, a.replyText, a.exchange, a.routingKey);
-    const cb = this.returnCallback;
-    if (cb === null) {
-      this.conn.report(new MessageReturned(a.replyCode, a.replyText, a.exchange, a.routingKey, body, properties));
-      return;
-    }
-    this.runCallback(() => cb(this, body, envelope, properties));
-  }
-
-  private cancelledByServer(tag: string, noWait: boolean): void {
-    const consumer = this.consumers.get(tag);
-    if (!noWait) this.write(encodeBasicCancelOk, { consumerTag: tag });
-    if (consumer === undefined) return;
-    this.consumers.delete(tag);
-    this.rememberCancelled(tag, consumer.noAck);
-    consumer.state = 'cancelled';
-    consumer.pump();
-    for (const cb of this.cancellationCallbacks) this.runCallback(() => cb(this, tag));
-  }
-
-  private rememberCancelled(tag: string, noAck: boolean): void {
-    this.cancelledTags.set(tag, noAck);
-    if (this.cancelledTags.size > CANCELLED_MEMORY) {
-      const oldest = this.cancelledTags.keys().next().value;
-      if (oldest !== undefined) this.cancelledTags.delete(oldest);
-    }
-  }
-
-  /** Run a user callback; whatever it throws or rejects goes to onError. */
-  private runCallback(f: () => void | Promise<void>): void {
-    try {
-      const r = f();
-      if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, (err: unknown) => this.conn.report(err));
-    } catch (err) {
-      this.conn.report(err);
-    }
-  }
-
-  /** @internal For the consumers. */
-  readonly consumerHost: ConsumerHost = {
-    channel: this,
-    report: (err: unknown) => this.conn.report(err),
-  };
 
   // ---------------------------------------------------------------- queue
 
   queueDeclare(queueName = '', o: QueueDeclareOptions = {}): Promise<QueueDeclareResult> {
-    const send = (): void =>
-      this.write(encodeQueueDeclare, {
-        queue: queueName,
-        passive: o.passive ?? false,
-        durable: o.durable ?? false,
-        exclusive: o.exclusive ?? false,
-        autoDelete: o.autoDelete ?? false,
-        noWait: o.noWait ?? false,
-        arguments: o.arguments ?? {},
-      });
-    if (o.noWait) return this.sendNoWait('queue.declare', send).then(() => ({ queue: queueName, messageCount: 0, consumerCount: 0 }));
-    return this.call('queue.declare', [QUEUE_DECLARE_OK], o.timeout, send).then((m) => ({
-      queue: m.args.queue,
-      messageCount: m.args.messageCount,
-      consumerCount: m.args.consumerCount,
-    }));
+    const args = {
+      queue: queueName,
+      passive: o.passive ?? false,
+      durable: o.durable ?? false,
+      exclusive: o.exclusive ?? false,
+      autoDelete: o.autoDelete ?? false,
+      noWait: o.noWait ?? false,
+      arguments: o.arguments ?? {},
+    };
+    return this.rpc.request(QUEUE_DECLARE, args, o).then((m) =>
+      m === null
+        ? { queue: queueName, messageCount: 0, consumerCount: 0 }
+        : { queue: m.args.queue, messageCount: m.args.messageCount, consumerCount: m.args.consumerCount },
+    );
   }
 
   queueDelete(queueName: string, o: QueueDeleteOptions = {}): Promise<{ messageCount: number }> {
-    const send = (): void =>
-      this.write(encodeQueueDelete, {
-        queue: queueName,
-        ifUnused: o.ifUnused ?? false,
-        ifEmpty: o.ifEmpty ?? false,
-        noWait: o.noWait ?? false,
-      });
-    if (o.noWait) return this.sendNoWait('queue.delete', send).then(() => ({ messageCount: 0 }));
-    return this.call('queue.delete', [QUEUE_DELETE_OK], o.timeout, send).then((m) => ({ messageCount: m.args.messageCount }));
+    const args = { queue: queueName, ifUnused: o.ifUnused ?? false, ifEmpty: o.ifEmpty ?? false, noWait: o.noWait ?? false };
+    return this.rpc.request(QUEUE_DELETE, args, o).then((m) => ({ messageCount: m?.args.messageCount ?? 0 }));
   }
 
   queueBind(queueName: string, exchangeName: string, routingKey: string, o: BindOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeQueueBind, {
-        queue: queueName,
-        exchange: exchangeName,
-        routingKey,
-        noWait: o.noWait ?? false,
-        arguments: o.arguments ?? {},
-      });
-    if (o.noWait) return this.sendNoWait('queue.bind', send);
-    return this.call('queue.bind', [QUEUE_BIND_OK], o.timeout, send).then(() => undefined);
+    const args = { queue: queueName, exchange: exchangeName, routingKey, noWait: o.noWait ?? false, arguments: o.arguments ?? {} };
+    return this.rpc.request(QUEUE_BIND, args, o).then(done);
   }
 
   queueUnbind(queueName: string, exchangeName: string, routingKey: string, o: QueueUnbindOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeQueueUnbind, { queue: queueName, exchange: exchangeName, routingKey, arguments: o.arguments ?? {} });
-    return this.call('queue.unbind', [QUEUE_UNBIND_OK], o.timeout, send).then(() => undefined);
+    const args = { queue: queueName, exchange: exchangeName, routingKey, arguments: o.arguments ?? {} };
+    return this.rpc.request(QUEUE_UNBIND, args, { timeout: o.timeout }).then(done);
   }
 
   queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{ messageCount: number }> {
-    const send = (): void => this.write(encodeQueuePurge, { queue: queueName, noWait: o.noWait ?? false });
-    if (o.noWait) return this.sendNoWait('queue.purge', send).then(() => ({ messageCount: 0 }));
-    return this.call('queue.purge', [QUEUE_PURGE_OK], o.timeout, send).then((m) => ({ messageCount: m.args.messageCount }));
+    const args = { queue: queueName, noWait: o.noWait ?? false };
+    return this.rpc.request(QUEUE_PURGE, args, o).then((m) => ({ messageCount: m?.args.messageCount ?? 0 }));
   }
 
   // ---------------------------------------------------------------- exchange
 
   exchangeDeclare(exchangeName: string, typeName = 'direct', o: ExchangeDeclareOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeExchangeDeclare, {
-        exchange: exchangeName,
-        type: typeName,
-        passive: o.passive ?? false,
-        durable: o.durable ?? false,
-        autoDelete: o.autoDelete ?? false,
-        internal: o.internal ?? false,
-        noWait: o.noWait ?? false,
-        arguments: o.arguments ?? {},
-      });
-    if (o.noWait) return this.sendNoWait('exchange.declare', send);
-    return this.call('exchange.declare', [EXCHANGE_DECLARE_OK], o.timeout, send).then(() => undefined);
+    const args = {
+      exchange: exchangeName,
+      type: typeName,
+      passive: o.passive ?? false,
+      durable: o.durable ?? false,
+      autoDelete: o.autoDelete ?? false,
+      internal: o.internal ?? false,
+      noWait: o.noWait ?? false,
+      arguments: o.arguments ?? {},
+    };
+    return this.rpc.request(EXCHANGE_DECLARE, args, o).then(done);
   }
 
   exchangeDelete(exchangeName: string, o: ExchangeDeleteOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeExchangeDelete, { exchange: exchangeName, ifUnused: o.ifUnused ?? false, noWait: o.noWait ?? false });
-    if (o.noWait) return this.sendNoWait('exchange.delete', send);
-    return this.call('exchange.delete', [EXCHANGE_DELETE_OK], o.timeout, send).then(() => undefined);
+    const args = { exchange: exchangeName, ifUnused: o.ifUnused ?? false, noWait: o.noWait ?? false };
+    return this.rpc.request(EXCHANGE_DELETE, args, o).then(done);
   }
 
   exchangeBind(exchangeDestination: string, exchangeSource: string, routingKey: string, o: BindOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeExchangeBind, {
-        destination: exchangeDestination,
-        source: exchangeSource,
-        routingKey,
-        noWait: o.noWait ?? false,
-        arguments: o.arguments ?? {},
-      });
-    if (o.noWait) return this.sendNoWait('exchange.bind', send);
-    return this.call('exchange.bind', [EXCHANGE_BIND_OK], o.timeout, send).then(() => undefined);
+    return this.rpc.request(EXCHANGE_BIND, exchangeBinding(exchangeDestination, exchangeSource, routingKey, o), o).then(done);
   }
 
   exchangeUnbind(exchangeDestination: string, exchangeSource: string, routingKey: string, o: BindOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeExchangeUnbind, {
-        destination: exchangeDestination,
-        source: exchangeSource,
-        routingKey,
-        noWait: o.noWait ?? false,
-        arguments: o.arguments ?? {},
-      });
-    if (o.noWait) return this.sendNoWait('exchange.unbind', send);
-    return this.call('exchange.unbind', [EXCHANGE_UNBIND_OK], o.timeout, send).then(() => undefined);
+    return this.rpc.request(EXCHANGE_UNBIND, exchangeBinding(exchangeDestination, exchangeSource, routingKey, o), o).then(done);
   }
 
   // ---------------------------------------------------------------- publish
@@ -718,7 +223,7 @@ export class Channel {
     const fw = this.conn.fw;
     const flags = o === undefined ? 0 : (o.mandatory ? 1 : 0) | (o.immediate ? 2 : 0);
     try {
-      fw.publish(this.channelId, this.publishCache, exchangeName, routingKey, flags, properties, body);
+      writePublish(fw, this.channelId, this.publishCache, exchangeName, routingKey, flags, properties, body);
     } catch (err) {
       return quietRejection(err);
     }
@@ -729,13 +234,8 @@ export class Channel {
   // ---------------------------------------------------------------- basic
 
   basicQos(o: QosOptions = {}): Promise<void> {
-    const send = (): void =>
-      this.write(encodeBasicQos, {
-        prefetchSize: o.prefetchSize ?? 0,
-        prefetchCount: o.prefetchCount ?? 0,
-        global: o.connectionGlobal ?? false,
-      });
-    return this.call('basic.qos', [BASIC_QOS_OK], o.timeout, send).then(() => undefined);
+    const args = { prefetchSize: o.prefetchSize ?? 0, prefetchCount: o.prefetchCount ?? 0, global: o.connectionGlobal ?? false };
+    return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout }).then(done);
   }
 
   /**
@@ -755,18 +255,16 @@ export class Channel {
     }
     const noAck = o.noAck ?? false;
     const consumer = new Consumer(tag, callback, concurrency, noAck, this.consumerHost);
-    const send = (): void =>
-      this.write(encodeBasicConsume, {
-        queue: o.queueName ?? '',
-        consumerTag: tag,
-        noLocal: o.noLocal ?? false,
-        noAck,
-        exclusive: o.exclusive ?? false,
-        noWait: o.noWait ?? false,
-        arguments: o.arguments ?? {},
-      });
-    this.consumers.set(tag, consumer);
-    this.cancelledTags.delete(tag);
+    const args = {
+      queue: o.queueName ?? '',
+      consumerTag: tag,
+      noLocal: o.noLocal ?? false,
+      noAck,
+      exclusive: o.exclusive ?? false,
+      noWait: o.noWait ?? false,
+      arguments: o.arguments ?? {},
+    };
+    this.consumers.add(consumer);
     const started = (): { consumerTag: string } => {
       // Let the caller's continuation run first, then start calling back.
       setImmediate(() => consumer.activate());
@@ -776,22 +274,18 @@ export class Channel {
       if (this.consumers.get(tag) === consumer) {
         if (this.usable()) {
           // Timed out: the broker may still start it, so cancel it.
-          consumer.state = 'cancelling';
-          this.rememberCancelled(tag, noAck);
-          this.call('basic.cancel', [BASIC_CANCEL_OK], undefined, () =>
-            this.write(encodeBasicCancel, { consumerTag: tag, noWait: false }),
-          ).then(
-            () => this.consumers.get(tag) === consumer && this.consumers.delete(tag),
+          this.consumers.cancelling(consumer);
+          this.rpc.request(BASIC_CANCEL, { consumerTag: tag, noWait: false }).then(
+            () => this.consumers.remove(consumer),
             () => undefined,
           );
         } else {
-          this.consumers.delete(tag);
+          this.consumers.remove(consumer);
         }
       }
       throw err;
     };
-    if (o.noWait) return this.sendNoWait('basic.consume', send).then(started, failed);
-    return this.call('basic.consume', [BASIC_CONSUME_OK], o.timeout, send).then(started, failed);
+    return this.rpc.request(BASIC_CONSUME, args, o).then(started, failed);
   }
 
   /**
@@ -801,153 +295,101 @@ export class Channel {
   basicCancel(consumerTag: string, o: CancelOptions = {}): Promise<void> {
     if (!this.usable()) return Promise.reject(this.closedError());
     const consumer = this.consumers.get(consumerTag);
-    const send = (): void => {
-      this.write(encodeBasicCancel, { consumerTag, noWait: o.noWait ?? false });
-      if (consumer === undefined) return;
-      // After the cancel, so that requeued messages do not come back to it.
+    // After the cancel, so that requeued messages do not come back to it.
+    const requeueBuffered = (): void => {
+      if (consumer === undefined || consumer.noAck) return;
       for (const d of consumer.takeBuffered()) {
-        if (consumer.noAck) continue;
-        this.unacked.settle(d.envelope.deliveryTag);
-        this.write(encodeBasicReject, { deliveryTag: d.envelope.deliveryTag, requeue: true });
+        this.acks.reject(d.envelope.deliveryTag, true);
       }
     };
-    if (consumer !== undefined) {
-      consumer.state = 'cancelling';
-      this.rememberCancelled(consumerTag, consumer.noAck);
-    }
-    const p = o.noWait ? this.sendNoWait('basic.cancel', send) : this.call('basic.cancel', [BASIC_CANCEL_OK], o.timeout, send);
-    const done = (): void => {
-      if (consumer !== undefined && this.consumers.get(consumerTag) === consumer) {
-        this.consumers.delete(consumerTag);
-        consumer.state = 'cancelled';
-      }
-    };
-    return p.then(done);
+    if (consumer !== undefined) this.consumers.cancelling(consumer);
+    const args = { consumerTag, noWait: o.noWait ?? false };
+    return this.rpc.request(BASIC_CANCEL, args, { ...o, onSent: requeueBuffered }).then(() => {
+      if (consumer !== undefined && this.consumers.remove(consumer)) consumer.state = 'cancelled';
+    });
   }
 
   /** Get one message; rejects `EmptyQueue` when the queue is empty. */
   basicGet(queueName = '', o: GetOptions = {}): Promise<GetResult> {
-    return new Promise<GetResult>((resolve, reject) => {
-      if (!this.usable()) {
-        reject(this.closedError());
-        return;
-      }
-      const send = (): void => this.write(encodeBasicGet, { queue: queueName, noAck: o.noAck ?? false });
-      const settle = (m: IncomingMethod | null, content: Content | null): void => {
-        if (m === null || m.id !== BASIC_GET_OK || content === null) {
-          reject(new EmptyQueue(`queue '${queueName}' is empty`));
-          return;
-        }
-        const a: BasicGetOk = m.args;
-        if (a.deliveryTag > this.lastDeliveryTag) this.lastDeliveryTag = a.deliveryTag;
-        if (!(o.noAck ?? false)) this.unacked.push(a.deliveryTag);
-        resolve({
-          message: content.body,
-          properties: content.properties,
-          deliveryTag: a.deliveryTag,
-          redelivered: a.redelivered,
-          exchangeName: a.exchange,
-          routingKey: a.routingKey,
-          messageCount: a.messageCount,
-        });
+    const noAck = o.noAck ?? false;
+    return this.rpc.request(BASIC_GET, { queue: queueName, noAck }, { timeout: o.timeout }).then((m) => {
+      if (m === null || m.id !== BASIC_GET_OK || m.content === undefined) throw new EmptyQueue(`queue '${queueName}' is empty`);
+      const a = m.args;
+      this.acks.delivered(a.deliveryTag, !noAck);
+      return {
+        message: m.content.body,
+        properties: m.content.properties,
+        deliveryTag: a.deliveryTag,
+        redelivered: a.redelivered,
+        exchangeName: a.exchange,
+        routingKey: a.routingKey,
+        messageCount: a.messageCount,
       };
-      this.rpc.enqueue(pendingCall('basic.get', [BASIC_GET_OK, BASIC_GET_EMPTY], send, settle, reject), o.timeout);
     });
-  }
-
-  /**
-   * Throws (synchronously) on a closed channel or a bad tag. A tag above
-   * any this channel has delivered cannot be ours (tags are per channel):
-   * sending it would make the broker close the channel with 406. A
-   * foreign tag at or below that cannot be told apart without tracking
-   * every unacked tag, which this does not do.
-   */
-  private checkWritable(what: string, deliveryTag: unknown): number {
-    const tag = checkTag(deliveryTag, what);
-    if (!this.usable()) throw this.closedError();
-    if (tag > this.lastDeliveryTag) {
-      throw new TypeError(
-        `${what}: delivery tag ${tag} was never delivered on channel ${this.channelId} (highest so far: ${this.lastDeliveryTag})`,
-      );
-    }
-    return tag;
   }
 
   /**
    * Ack a delivery. Acks made in delivery order within one event-loop turn
    * reach the broker as a single `basic.ack(multiple)` covering exactly
-   * the same messages (see FrameWriter.widenAck).
+   * the same messages. Throws (synchronously) on a closed channel or a
+   * tag this channel never delivered.
    */
   basicClientAck(deliveryTag: number, multiple = false): void {
-    const tag = this.checkWritable('basicClientAck', deliveryTag);
-    const unacked = this.unacked;
-    if (multiple) {
-      unacked.settleUpTo(tag);
-      this.write(encodeBasicAck, { deliveryTag: tag, multiple: true });
-      return;
-    }
-    const fw = this.conn.fw;
-    if (tag !== 0 && unacked.oldest() === tag) {
-      unacked.shift();
-      if (!fw.widenAck(this.channelId, tag)) fw.ack(this.channelId, tag, true);
-      return;
-    }
-    // Out of order, or not outstanding (the broker will say so): an ack of its own.
-    unacked.settle(tag);
-    fw.ack(this.channelId, tag, false);
+    this.acks.ack(this.settleable('basicClientAck', deliveryTag), multiple);
   }
 
   basicClientNack(deliveryTag: number, o: NackOptions = {}): void {
-    const tag = this.checkWritable('basicClientNack', deliveryTag);
-    const multiple = o.multiple ?? false;
-    if (multiple) this.unacked.settleUpTo(tag);
-    else this.unacked.settle(tag);
-    this.write(encodeBasicNack, { deliveryTag: tag, multiple, requeue: o.requeue ?? true });
+    this.acks.nack(this.settleable('basicClientNack', deliveryTag), o.multiple ?? false, o.requeue ?? true);
   }
 
   basicReject(deliveryTag: number, o: RejectOptions = {}): void {
-    const tag = this.checkWritable('basicReject', deliveryTag);
-    this.unacked.settle(tag);
-    this.write(encodeBasicReject, { deliveryTag: tag, requeue: o.requeue ?? false });
+    this.acks.reject(this.settleable('basicReject', deliveryTag), o.requeue ?? false);
+  }
+
+  /** The tag to settle, or a synchronous throw: TypeError for a bad tag, the close error on a closed channel. */
+  private settleable(what: string, deliveryTag: unknown): number {
+    const tag = this.acks.checkType(what, deliveryTag);
+    if (!this.usable()) throw this.closedError();
+    return this.acks.check(what, tag);
   }
 
   basicRecover(o: RecoverOptions = {}): Promise<void> {
-    const send = (): void => {
-      this.write(encodeBasicRecover, { requeue: o.requeue ?? true });
-      this.unacked.reset(); // redelivered under new tags
-    };
-    return this.call('basic.recover', [BASIC_RECOVER_OK], o.timeout, send).then(() => undefined);
+    // Redelivered under new tags: the old ones need no settling.
+    const args = { requeue: o.requeue ?? true };
+    return this.rpc.request(BASIC_RECOVER, args, { timeout: o.timeout, onSent: () => this.acks.reset() }).then(done);
   }
 
   basicRecoverAsync(o: { requeue?: boolean } = {}): void {
     if (!this.usable()) throw this.closedError();
     this.write(encodeBasicRecoverAsync, { requeue: o.requeue ?? true });
-    this.unacked.reset();
+    this.acks.reset();
   }
 
   /** Put the channel in confirm mode: from now on publish resolves on the broker's ack. */
   confirmSelect(o: NoWait & Timeout = {}): Promise<void> {
     // Confirm mode counts the publishes written after select: start
     // numbering exactly when select is written.
-    const send = (): void => {
-      this.write(encodeConfirmSelect, { noWait: o.noWait ?? false });
+    const onSent = (): void => {
       this.confirms ??= new ConfirmTracker();
     };
-    if (o.noWait) return this.sendNoWait('confirm.select', send);
-    return this.call('confirm.select', [CONFIRM_SELECT_OK], o.timeout, send).then(() => undefined);
+    return this.rpc.request(CONFIRM_SELECT, { noWait: o.noWait ?? false }, { ...o, onSent }).then(done);
   }
 
   flow(active: boolean, o: Timeout = {}): Promise<void> {
-    const send = (): void => this.write(encodeChannelFlow, { active });
-    return this.call('channel.flow', [CHANNEL_FLOW_OK], o.timeout, send).then(() => undefined);
+    return this.rpc.request(CHANNEL_FLOW, { active }, o).then(done);
   }
 
   addCancellationCallback(cb: CancellationCallback): void {
     this.cancellationCallbacks.push(cb);
   }
 
-  /** Active consumer tags (for diagnostics). */
-  get consumerTags(): string[] {
-    return [...this.consumers.keys()];
-  }
+  /** For the consumers: the channel their callbacks receive, and where their errors go. */
+  private readonly consumerHost: ConsumerHost<Channel> = {
+    channel: this,
+    report: (err: unknown) => this.conn.report(err),
+  };
+}
+
+function exchangeBinding(destination: string, source: string, routingKey: string, o: BindOptions): ExchangeBind {
+  return { destination, source, routingKey, noWait: o.noWait ?? false, arguments: o.arguments ?? {} };
 }

@@ -7,8 +7,24 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { AmqpClosedConnection, TimeoutError } from './errors.js';
 import { AmqpProtocol } from './connection.js';
-import { checkLoginMethod, checkTuningOptions } from './handshake.js';
-import { DEFAULT_CONNECT_TIMEOUT, type ConnectOptions } from './options.js';
+import { checkLoginMethod, checkTuningOptions } from './negotiation.js';
+import { DEFAULT_CONNECT_TIMEOUT, type ProtocolOptions } from './options.js';
+
+export type ProtocolFactory<P extends AmqpProtocol = AmqpProtocol> = new (options?: ProtocolOptions) => P;
+
+export interface ConnectOptions<P extends AmqpProtocol = AmqpProtocol> extends ProtocolOptions {
+  host?: string;
+  /** Default 5672, or 5671 with `ssl`. */
+  port?: number;
+  /** `true` or TLS options (client certificates, CA...): connect over TLS. */
+  ssl?: boolean | tls.ConnectionOptions;
+  /** Verify the server certificate (default true). */
+  verifySsl?: boolean;
+  /** A subclass of AmqpProtocol to instantiate instead. */
+  protocolFactory?: ProtocolFactory<P>;
+  /** Milliseconds for TCP + TLS + handshake together (default 30000). */
+  connectTimeout?: number;
+}
 
 /** The socket under a protocol object. */
 export class Transport {

@@ -3,16 +3,11 @@
 // time (1 by default: the next waits for the previous promise to settle).
 // A callback that throws or rejects goes to the connection's onError.
 
-import type { Envelope } from './envelope.js';
-import type { BasicProperties } from '../generated/index.js';
-import type { Channel } from './channel.js';
+import type { Envelope } from './framing/envelope.js';
+import type { BasicProperties } from '../generated/basic.js';
 
-export type ConsumerCallback = (
-  channel: Channel,
-  body: Buffer,
-  envelope: Envelope,
-  properties: BasicProperties,
-) => void | Promise<void>;
+/** A consumer callback; `Ch` is the channel type it receives (Channel). */
+export type ConsumerCallbackOf<Ch> = (channel: Ch, body: Buffer, envelope: Envelope, properties: BasicProperties) => void | Promise<void>;
 
 /**
  * starting: basic.consume sent, callbacks held until its promise resolved.
@@ -28,12 +23,12 @@ export interface Delivery {
   properties: BasicProperties;
 }
 
-export interface ConsumerHost {
-  readonly channel: Channel;
+export interface ConsumerHost<Ch> {
+  readonly channel: Ch;
   report(err: unknown): void;
 }
 
-export class Consumer {
+export class Consumer<Ch> {
   state: ConsumerState = 'starting';
   /** Set once the basicConsume promise has resolved: callbacks may run. */
   ready = false;
@@ -45,21 +40,11 @@ export class Consumer {
 
   constructor(
     readonly tag: string,
-    private readonly callback: ConsumerCallback,
+    private readonly callback: ConsumerCallbackOf<Ch>,
     readonly concurrency: number,
     readonly noAck: boolean,
-    private readonly host: ConsumerHost,
+    private readonly host: ConsumerHost<Ch>,
   ) {}
-
-  /** Deliveries received but not yet handed to the callback. */
-  get buffered(): number {
-    return this.queue.length - this.head;
-  }
-
-  push(d: Delivery): void {
-    this.queue.push(d);
-    this.pump();
-  }
 
   /**
    * A delivery arrived: when nothing is buffered and the concurrency allows,

@@ -1,7 +1,12 @@
 // The error classes of the public API (API.md "Errors"). Every error the
 // library raises is one of these, so callers can branch on `instanceof`.
+//
+// This module is a leaf: every layer (wire, framing, core) may import it,
+// and it imports nothing of theirs. (The generated reply-code constants it
+// reads are a leaf too.) `MessageReturned`, which carries message
+// properties, lives in message-returned.ts for that reason.
 
-import type { BasicProperties } from '../generated/index.js';
+import { HARD_ERRORS, SOFT_ERRORS } from '../generated/constants.js';
 
 /** Details of a close: the reply code and text, and which method caused it. */
 export interface CloseDetails {
@@ -10,6 +15,8 @@ export interface CloseDetails {
   replyText?: string;
   classId?: number;
   methodId?: number;
+  /** The spec name of the method that caused the close, e.g. 'queue.declare'. */
+  methodName?: string;
   cause?: unknown;
 }
 
@@ -20,60 +27,98 @@ export class AmqpError extends Error {
   }
 }
 
+/** "soft error" (the broker closes a channel), "hard error" (it closes the connection), or '' for other codes. */
+export function replyCodeKind(code: number): string {
+  if (SOFT_ERRORS.has(code)) return 'soft error';
+  if (HARD_ERRORS.has(code)) return 'hard error';
+  return '';
+}
+
 function describeClose(what: string, d: CloseDetails): string {
   const code = d.code ?? 0;
   const text = d.replyText ?? '';
-  const where = d.classId ? ` (class ${d.classId}, method ${d.methodId ?? 0})` : '';
-  return `${what}: ${code}${text ? ` ${text}` : ''}${where}`;
+  const notes: string[] = [];
+  if (d.methodName !== undefined) notes.push(`in reply to ${d.methodName}`);
+  else if (d.classId) notes.push(`class ${d.classId}, method ${d.methodId ?? 0}`);
+  const kind = replyCodeKind(code);
+  if (kind !== '') notes.push(kind);
+  return `${what}: ${code}${text ? ` ${text}` : ''}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
 }
 
-/** The connection is gone: closed by the broker, the socket, or a failure. */
-export class AmqpClosedConnection extends AmqpError {
+/** Fields shared by the two close errors. */
+interface Closed {
   readonly code: number;
   readonly replyText: string;
   readonly classId: number;
   readonly methodId: number;
+  /** Whether retrying (after reconnecting) may succeed: a lost link, a forced close (320). */
+  readonly retriable: boolean;
+}
 
-  constructor(details: CloseDetails = {}, what = 'connection closed') {
+function closeFields(target: Closed, d: CloseDetails, retriable: boolean): void {
+  Object.assign(target, {
+    code: d.code ?? 0,
+    replyText: d.replyText ?? '',
+    classId: d.classId ?? 0,
+    methodId: d.methodId ?? 0,
+    retriable,
+  });
+}
+
+/** A lost link (code 0) or a forced close (320) may be cured by retrying. */
+function isRetriable(code: number): boolean {
+  return code === 0 || code === 320;
+}
+
+/**
+ * The connection is gone: closed by the broker (a hard error such as 320
+ * or 530), by the socket, by missed heartbeats, or by the user.
+ */
+export class AmqpClosedConnection extends AmqpError implements Closed {
+  declare readonly code: number;
+  declare readonly replyText: string;
+  declare readonly classId: number;
+  declare readonly methodId: number;
+  declare readonly retriable: boolean;
+
+  constructor(details: CloseDetails = {}, what = 'connection closed', retriable = isRetriable(details.code ?? 0)) {
     super(describeClose(what, details), details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = details.code ?? 0;
-    this.replyText = details.replyText ?? '';
-    this.classId = details.classId ?? 0;
-    this.methodId = details.methodId ?? 0;
+    closeFields(this, details, retriable);
   }
 }
 
 /**
- * The peer sent bytes that are not a valid AMQP frame. Always ends the
- * connection; `code` is the reply code the client closes with (501 frame
- * error unless said otherwise).
+ * The peer broke the protocol, and the client ends the connection with
+ * `code`: its bytes are not valid frames (501 frame error, 502 syntax
+ * error), or valid frames break the protocol's rules (503 command invalid,
+ * 504 channel error, 505 unexpected frame, 530 an unacceptable tuning).
+ * The message says what was wrong; the close the client sends carries the
+ * code.
  */
 export class FrameError extends AmqpClosedConnection {
   constructor(replyText: string, code = 501, cause?: unknown) {
-    super({ code, replyText, cause }, 'frame error');
+    super({ code, replyText, cause }, 'protocol violation by the peer', false);
   }
 }
 
-/** The broker answered a call with a method that is not one of its replies. */
+/** The broker answered a call with a method that is not one of its replies (closes the connection with 503). */
 export class SynchronizationError extends AmqpClosedConnection {
   constructor(replyText: string) {
-    super({ code: 503, replyText }, 'protocol desynchronised');
+    super({ code: 503, replyText }, 'protocol desynchronised', false);
   }
 }
 
-/** The channel was closed (by the broker, the user or its connection). */
-export class ChannelClosed extends AmqpError {
-  readonly code: number;
-  readonly replyText: string;
-  readonly classId: number;
-  readonly methodId: number;
+/** The channel was closed: by the broker (a soft error such as 404 or 406), by the user, or by its connection. */
+export class ChannelClosed extends AmqpError implements Closed {
+  declare readonly code: number;
+  declare readonly replyText: string;
+  declare readonly classId: number;
+  declare readonly methodId: number;
+  declare readonly retriable: boolean;
 
   constructor(details: CloseDetails = {}) {
     super(describeClose('channel closed', details), details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = details.code ?? 0;
-    this.replyText = details.replyText ?? '';
-    this.classId = details.classId ?? 0;
-    this.methodId = details.methodId ?? 0;
+    closeFields(this, details, false);
   }
 }
 
@@ -102,20 +147,3 @@ export class PublishFailed extends AmqpError {
 
 /** A call that waits for a reply did not get one in time. */
 export class TimeoutError extends AmqpError {}
-
-/**
- * The broker returned a published message (basic.return) and the channel
- * has no returnCallback: this reaches the connection's onError.
- */
-export class MessageReturned extends AmqpError {
-  constructor(
-    readonly replyCode: number,
-    readonly replyText: string,
-    readonly exchangeName: string,
-    readonly routingKey: string,
-    readonly body: Buffer,
-    readonly properties: BasicProperties,
-  ) {
-    super(`message returned by the broker: ${replyCode} ${replyText} (exchange '${exchangeName}', routing key '${routingKey}')`);
-  }
-}

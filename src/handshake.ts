@@ -1,113 +1,123 @@
-// Pure pieces of the connection handshake: client properties, SASL
-// responses, and tune negotiation. No I/O here.
+// Handshake: the opening of a connection as a small state machine.
+//
+//   start    connection.start  → start-ok (client properties, SASL response)
+//   tune     connection.secure → secure-ok (repeatable), connection.tune → tune-ok + open
+//   open-ok  connection.open-ok → done
+//
+// It decides and encodes; the connection owns the socket and applies the
+// negotiated tuning (`HandshakeHost`).
 
-import { Writer, type FieldTable } from './wire/index.js';
-import { FRAME_MIN_SIZE } from '../generated/index.js';
-import { LOGIN_METHODS, type LoginMethod, type ProtocolOptions, UNLIMITED_FRAME_MAX } from './options.js';
-import { VERSION } from './version.js';
+import { AmqpClosedConnection, FrameError } from './errors.js';
+import { FRAME_MIN_SIZE } from '../generated/constants.js';
+import {
+  CONNECTION_OPEN_OK,
+  CONNECTION_SECURE,
+  CONNECTION_START,
+  CONNECTION_TUNE,
+  encodeConnectionOpen,
+  encodeConnectionSecureOk,
+  encodeConnectionStartOk,
+  encodeConnectionTuneOk,
+  type ConnectionStart,
+  type ConnectionTune,
+} from '../generated/connection.js';
+import type { IncomingMethod } from '../generated/dispatch.js';
+import type { MethodEncoder } from './framing/frame-writer.js';
+import type { FieldTable } from './wire/index.js';
+import { checkLoginMethod, clientProperties, negotiate, saslResponse, serverOffers, type Tuning } from './negotiation.js';
+import type { ProtocolOptions } from './options.js';
 
-/** The capabilities this library really handles. */
-export const CLIENT_CAPABILITIES: FieldTable = {
-  publisher_confirms: true,
-  exchange_exchange_bindings: true,
-  'basic.nack': true,
-  consumer_cancel_notify: true,
-  'connection.blocked': true,
-  authentication_failure_close: true,
-  per_consumer_qos: true,
-};
+export type HandshakeStep = 'start' | 'tune' | 'open-ok' | 'done';
 
-function isPlainTable(v: unknown): v is FieldTable {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);
+export interface HandshakeHost {
+  /** Write a method on channel 0. */
+  send<T>(encode: MethodEncoder<T>, args: T): void;
+  /** connection.tune was answered: apply the negotiated values. */
+  tuned(t: Tuning): void;
+  /** connection.open-ok arrived: the connection is open. */
+  opened(serverProperties: FieldTable): void;
+  /** The handshake cannot go on (e.g. the login method is not offered); end without telling the broker. */
+  refused(err: AmqpClosedConnection): void;
 }
 
-export function clientProperties(o: ProtocolOptions): FieldTable {
-  const user = o.clientProperties ?? {};
-  const props: FieldTable = {
-    product: 'amqp091',
-    version: VERSION,
-    platform: `Node.js ${process.version}`,
-    information: 'https://www.npmjs.com/package/amqp091',
-    ...user,
-  };
-  const userCaps = user['capabilities'];
-  props['capabilities'] = isPlainTable(userCaps) ? { ...CLIENT_CAPABILITIES, ...userCaps } : { ...CLIENT_CAPABILITIES };
-  if (o.connectionName !== undefined) props['connection_name'] = o.connectionName;
-  return props;
-}
+export class Handshake {
+  step: HandshakeStep = 'start';
+  private readonly sasl: Buffer;
 
-export function checkLoginMethod(m: unknown): LoginMethod {
-  if (typeof m === 'string' && (LOGIN_METHODS as readonly string[]).includes(m)) return m as LoginMethod;
-  throw new TypeError(`loginMethod must be one of ${LOGIN_METHODS.join(', ')}, got ${String(m)}`);
-}
-
-/** The SASL response of connection.start-ok for `method`. */
-export function saslResponse(method: LoginMethod, login: string, password: string): Buffer {
-  switch (method) {
-    case 'PLAIN':
-      return Buffer.from(`\u0000${login}\u0000${password}`, 'utf8');
-    case 'AMQPLAIN': {
-      // A field table without its 4-byte length prefix.
-      const w = new Writer(64);
-      w.table({ LOGIN: login, PASSWORD: password }, 'connection.start-ok.response');
-      return Buffer.from(w.buf.subarray(4, w.pos));
-    }
-    case 'EXTERNAL':
-      return Buffer.alloc(0);
+  /** Throws `TypeError` for an unsupported login method (before any socket is used). */
+  constructor(
+    private readonly options: Readonly<ProtocolOptions>,
+    password: string,
+    private readonly host: HandshakeHost,
+  ) {
+    const method = checkLoginMethod(options.loginMethod ?? 'PLAIN');
+    this.sasl = saslResponse(method, options.login ?? 'guest', password);
   }
-}
 
-/** Whether the server's space-separated mechanism list offers `method`. */
-export function serverOffers(mechanisms: string, method: LoginMethod): boolean {
-  return mechanisms.split(/\s+/).includes(method);
-}
+  /**
+   * A connection method arrived while the connection is not open yet:
+   * true when the handshake took it, false when it does not belong here.
+   * Throws `FrameError` when the server broke the handshake.
+   */
+  onMethod(m: IncomingMethod): boolean {
+    switch (m.id) {
+      case CONNECTION_START:
+        this.onStart(m.args);
+        return true;
+      case CONNECTION_SECURE:
+        if (this.step !== 'tune') return false;
+        this.host.send(encodeConnectionSecureOk, { response: this.sasl });
+        return true;
+      case CONNECTION_TUNE:
+        this.onTune(m.args);
+        return true;
+      case CONNECTION_OPEN_OK:
+        if (this.step !== 'open-ok') return false;
+        this.step = 'done';
+        this.host.opened(this.serverProperties);
+        return true;
+      default:
+        return false;
+    }
+  }
 
-export interface Tuning {
-  channelMax: number;
-  frameMax: number;
-  heartbeat: number;
-}
+  private serverProperties: FieldTable = {};
 
-/** The lower non-zero of the two; 0 only when both are 0. */
-function lowerNonZero(client: number, server: number): number {
-  if (client === 0) return server;
-  if (server === 0) return client;
-  return Math.min(client, server);
-}
+  private onStart(a: ConnectionStart): void {
+    if (this.step !== 'start') throw new FrameError('unexpected connection.start', 503);
+    this.serverProperties = a.serverProperties;
+    if (a.versionMajor !== 0 || a.versionMinor !== 9) {
+      throw new FrameError(`the server speaks AMQP ${a.versionMajor}-${a.versionMinor}, not 0-9`, 503);
+    }
+    const method = checkLoginMethod(this.options.loginMethod ?? 'PLAIN');
+    if (!serverOffers(a.mechanisms, method)) {
+      this.host.refused(
+        new AmqpClosedConnection({
+          code: 0,
+          replyText: `the server does not offer login method ${method} (it offers: ${a.mechanisms})`,
+        }),
+      );
+      return;
+    }
+    this.host.send(encodeConnectionStartOk, {
+      clientProperties: clientProperties(this.options),
+      mechanism: method,
+      response: this.sasl,
+      locale: 'en_US',
+    });
+    this.step = 'tune';
+  }
 
-function checkInt(name: string, v: number, min: number, max: number): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw new TypeError(`${name} must be an integer ${min}..${max}, got ${String(v)}`);
-  return v;
-}
-
-/** Check the client's tuning options up front (before any socket is opened). */
-export function checkTuningOptions(o: ProtocolOptions): void {
-  if (o.channelMax !== undefined) checkInt('channelMax', o.channelMax, 0, 0xffff);
-  if (o.frameMax !== undefined && o.frameMax !== 0) checkInt('frameMax', o.frameMax, FRAME_MIN_SIZE, 0xffffffff);
-  if (o.heartbeat !== undefined) checkInt('heartbeat', o.heartbeat, 0, 0xffff);
-  if (o.maxBodySize !== undefined) checkInt('maxBodySize', o.maxBodySize, 0, Number.MAX_SAFE_INTEGER);
-}
-
-/**
- * What the client answers in tune-ok. Heartbeat: 0 disables, absent
- * accepts the server's, otherwise the lower non-zero. channel-max and
- * frame-max: the lower non-zero (0 = no limit on that side).
- */
-export function negotiate(o: ProtocolOptions, server: Tuning): Tuning {
-  const channelMax = lowerNonZero(o.channelMax ?? 0, server.channelMax);
-  const frameMax = lowerNonZero(o.frameMax ?? 0, server.frameMax);
-  let heartbeat: number;
-  if (o.heartbeat === undefined) heartbeat = server.heartbeat;
-  else if (o.heartbeat === 0) heartbeat = 0;
-  else heartbeat = lowerNonZero(o.heartbeat, server.heartbeat);
-  return { channelMax, frameMax, heartbeat };
-}
-
-/** The usable limits behind negotiated values (0 = no limit). */
-export function effectiveChannelMax(negotiated: number): number {
-  return negotiated === 0 ? 0xffff : negotiated;
-}
-
-export function effectiveFrameMax(negotiated: number): number {
-  return negotiated === 0 ? UNLIMITED_FRAME_MAX : negotiated;
+  private onTune(a: ConnectionTune): void {
+    if (this.step !== 'tune') throw new FrameError('unexpected connection.tune', 503);
+    if (a.frameMax !== 0 && a.frameMax < FRAME_MIN_SIZE) {
+      // Below the spec's minimum no method is guaranteed to fit a frame.
+      throw new FrameError(`the server proposed frame-max ${a.frameMax}, below the minimum of ${FRAME_MIN_SIZE}`, 530);
+    }
+    const t = negotiate(this.options, a);
+    this.host.tuned(t);
+    this.host.send(encodeConnectionTuneOk, t);
+    this.host.send(encodeConnectionOpen, { virtualHost: this.options.virtualhost ?? '/', insist: this.options.insist ?? false });
+    this.step = 'open-ok';
+  }
 }

@@ -1,8 +1,8 @@
 // The package root: everything API.md lists.
 
-export { connect, Transport } from './connect.js';
+export { connect, Transport, type ConnectOptions, type ProtocolFactory } from './connect.js';
 export { fromUrl, parseUrl } from './url.js';
-export { AmqpProtocol, type ConnectionState, type CloseOptions, type AmqpProtocolEvents } from './connection.js';
+export { AmqpProtocol, type ConnectionState, type AmqpProtocolEvents } from './connection.js';
 export { Channel, type ChannelState, type ChannelOptions, type ReturnCallback, type CancellationCallback } from './channel.js';
 export type {
   QueueDeclareOptions,
@@ -21,13 +21,12 @@ export type {
   RejectOptions,
   RecoverOptions,
   QueueDeclareResult,
+  GetResult,
 } from './channel-options.js';
-export { type ConsumerCallback, type ConsumerState } from './consumer.js';
-export { Envelope, ReturnEnvelope, type GetResult } from './envelope.js';
-export {
-  BasicProperties as Properties,
-  type BasicPropertiesInit as PropertiesInit,
-} from '../generated/index.js';
+export { type ConsumerCallback } from './channel.js';
+export { type ConsumerState } from './consumer.js';
+export { Envelope, ReturnEnvelope } from './framing/envelope.js';
+export { BasicProperties as Properties, type BasicPropertiesInit as PropertiesInit } from '../generated/basic.js';
 export { Decimal, TypedValue, typed, type FieldTable, type FieldValue, type WireTypeName } from './wire/index.js';
 export {
   AmqpError,
@@ -40,8 +39,8 @@ export {
   DuplicateConsumerTag,
   ConsumerCancelled,
   PublishFailed,
-  MessageReturned,
   TimeoutError,
   type CloseDetails,
 } from './errors.js';
-export type { ConnectOptions, ProtocolOptions, ProtocolFactory, LoginMethod, ErrorCallback } from './options.js';
+export { MessageReturned } from './message-returned.js';
+export type { ProtocolOptions, LoginMethod, ErrorCallback, CloseOptions } from './options.js';

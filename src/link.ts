@@ -18,6 +18,7 @@ export const HIGH_WATER_MARK = 1024 * 1024;
 export class Link {
   private error: Error | undefined;
   private closed = false;
+  private deadline: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -67,6 +68,13 @@ export class Link {
     if (!this.closed) this.socket.destroy();
   }
 
+  /** Destroy the socket in `ms` unless it has closed by then (the peer's last word may still come). */
+  destroyAfter(ms: number): void {
+    if (this.closed || this.deadline !== null) return;
+    this.deadline = setTimeout(() => this.destroy(), ms);
+    this.deadline.unref();
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     this.handler.onData(chunk);
   };
@@ -82,6 +90,8 @@ export class Link {
   private readonly onClose = (): void => {
     if (this.closed) return;
     this.closed = true;
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = null;
     const s = this.socket;
     s.off('data', this.onData);
     s.off('drain', this.onDrain);

@@ -1,9 +1,7 @@
 // Connection options (API.md "Connecting"): their types, defaults, and the
 // resolved form the protocol object works with.
 
-import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { FieldTable } from './wire/index.js';
-import type { AmqpProtocol } from './connection.js';
 
 export type LoginMethod = 'PLAIN' | 'AMQPLAIN' | 'EXTERNAL';
 export const LOGIN_METHODS: readonly LoginMethod[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
@@ -33,20 +31,11 @@ export interface ProtocolOptions {
   maxBodySize?: number;
 }
 
-export type ProtocolFactory<P extends AmqpProtocol = AmqpProtocol> = new (options?: ProtocolOptions) => P;
-
-export interface ConnectOptions<P extends AmqpProtocol = AmqpProtocol> extends ProtocolOptions {
-  host?: string;
-  /** Default 5672, or 5671 with `ssl`. */
-  port?: number;
-  /** `true` or TLS options (client certificates, CA...): connect over TLS. */
-  ssl?: boolean | TlsConnectionOptions;
-  /** Verify the server certificate (default true). */
-  verifySsl?: boolean;
-  /** A subclass of AmqpProtocol to instantiate instead. */
-  protocolFactory?: ProtocolFactory<P>;
-  /** Milliseconds for TCP + TLS + handshake together (default 30000). */
-  connectTimeout?: number;
+export interface CloseOptions {
+  /** Send connection.close and end at once, without waiting for close-ok. */
+  noWait?: boolean;
+  /** Milliseconds to wait for close-ok before destroying the socket (default 2000). */
+  timeout?: number;
 }
 
 export const DEFAULT_MAX_BODY_SIZE = 512 * 1024 * 1024;

@@ -1,28 +1,58 @@
-// RpcQueue: the synchronous requests of one channel. Only one is on the
-// wire at a time: RabbitMQ sends some replies (consume-ok, cancel-ok) from
-// the queue process, so they can overtake replies to later requests on the
-// same channel; sending the next request only after the previous reply
-// keeps every reply matched to its own request. A call that timed out
-// before it was sent is dropped; one that timed out on the wire stays at
-// the head, marked abandoned, so its late reply is consumed rather than
-// taken for the next call's. No-wait requests queue behind the others too,
-// so requests reach the broker in the order they were made.
+// RpcQueue: the synchronous requests of one channel, sent through one
+// data-driven `request(method, args, options)`: the generated tables say
+// how to encode each method and which replies it waits for.
+//
+// Only one request is on the wire at a time: RabbitMQ sends some replies
+// (consume-ok, cancel-ok) from the queue process, so they can overtake
+// replies to later requests on the same channel; sending the next request
+// only after the previous reply keeps every reply matched to its own
+// request. A call that timed out before it was sent is dropped; one that
+// timed out on the wire stays at the head, marked abandoned, so its late
+// reply is consumed rather than taken for the next call's. No-wait requests
+// queue behind the others too, so requests reach the broker in the order
+// they were made.
 
 import { TimeoutError } from './errors.js';
-import type { BasicProperties, IncomingMethod, MethodId } from '../generated/index.js';
+import type { BasicProperties } from '../generated/basic.js';
+import { METHOD_INFO, type IncomingMethod, type MethodArgs, type MethodId } from '../generated/dispatch.js';
+import { REQUEST_ENCODERS, type MethodReplies, type RequestId } from '../generated/requests.js';
+import type { MethodEncoder } from './framing/frame-writer.js';
 
+/** The content of a reply that carries a message (basic.get-ok). */
 export interface Content {
   properties: BasicProperties;
   body: Buffer;
 }
 
-export interface PendingCall {
-  /** e.g. 'queue.declare', for messages. */
-  readonly name: string;
+/** A reply, with its content when it carries a message. */
+export type Reply<K extends RequestId> = MethodReplies[K] & { content?: Content };
+
+export interface RequestOptions {
+  /** Milliseconds to wait for the reply; rejects `TimeoutError` on expiry. */
+  timeout?: number | undefined;
+  /** Send with no-wait: resolve once written (the args must say no-wait too). */
+  noWait?: boolean | undefined;
+  /** Runs right after the request is written, before any other frame (e.g. to start counting confirms). */
+  onSent?: (() => void) | undefined;
+}
+
+/** What the queue needs of its channel. */
+export interface RpcHost {
+  /** Whether the channel takes request `id` now (channel.open only while opening, the rest while open). */
+  accepts(id: RequestId): boolean;
+  /** The error for a request the channel cannot take. */
+  closedError(): Error;
+  write<T>(encode: MethodEncoder<T>, args: T): void;
+  /** Resolves once what was written is handed to the socket. */
+  whenWritten(): Promise<void>;
+}
+
+interface PendingCall {
+  readonly id: RequestId;
   /** Reply method ids; empty for a no-wait request (done once written). */
   readonly expects: readonly MethodId[];
-  /** Write the request. May throw (an argument that cannot be encoded): the call then fails. */
-  send(): void;
+  readonly args: unknown;
+  readonly onSent: (() => void) | undefined;
   settle(m: IncomingMethod | null, content: Content | null): void;
   fail(err: Error): void;
   /** Timed out or failed: a reply that still comes is dropped. */
@@ -31,77 +61,78 @@ export interface PendingCall {
   timer: NodeJS.Timeout | null;
 }
 
-export function pendingCall(
-  name: string,
-  expects: readonly MethodId[],
-  send: () => void,
-  settle: (m: IncomingMethod | null, content: Content | null) => void,
-  fail: (err: Error) => void,
-): PendingCall {
-  return { name, expects, send, settle, fail, abandoned: false, sent: false, timer: null };
-}
+const NO_REPLY: readonly MethodId[] = [];
 
 export class RpcQueue {
   private calls: PendingCall[] = [];
 
-  get size(): number {
-    return this.calls.length;
-  }
+  constructor(private readonly host: RpcHost) {}
 
-  /** Queue a call; it is written at once when nothing else is waiting. `timeout` in ms. */
-  enqueue(call: PendingCall, timeout: number | undefined): void {
-    this.calls.push(call);
-    if (timeout !== undefined) {
-      call.timer = setTimeout(() => this.expire(call, timeout), timeout);
-    }
-    if (this.calls.length === 1) this.sendHead();
+  /**
+   * Send `id` with `args` once the requests before it are answered, and
+   * resolve with its reply; with `noWait`, resolve with null once written.
+   * Every failure rejects, none throws.
+   */
+  request<K extends RequestId>(id: K, args: MethodArgs[K], o: RequestOptions = {}): Promise<Reply<K> | null> {
+    return new Promise<Reply<K> | null>((resolve, reject) => {
+      if (!this.host.accepts(id)) {
+        reject(this.host.closedError());
+        return;
+      }
+      const noWait = o.noWait === true;
+      const call: PendingCall = {
+        id,
+        expects: noWait ? NO_REPLY : METHOD_INFO[id].responses,
+        args,
+        onSent: o.onSent,
+        settle: noWait
+          ? () => resolve(this.host.whenWritten().then(() => null))
+          : (m, content) => resolve((content === null ? m : { ...m, content }) as Reply<K>),
+        fail: reject,
+        abandoned: false,
+        sent: false,
+        timer: null,
+      };
+      this.calls.push(call);
+      const timeout = noWait ? undefined : o.timeout;
+      if (timeout !== undefined) call.timer = setTimeout(() => this.expire(call, timeout), timeout);
+      if (this.calls.length === 1) this.sendHead();
+    });
   }
 
   /**
-   * The call that reply `id` answers, removed from the queue (and the next
-   * request written); null when it answers a call that was abandoned;
-   * undefined when it answers nothing that is waiting (a desync).
+   * A reply arrived: settle the call at the head (and write the next
+   * request). Returns false when it answers nothing that is waiting (a
+   * desync); a reply to an abandoned call is consumed quietly.
    */
-  take(id: MethodId): PendingCall | null | undefined {
+  reply(m: IncomingMethod, content: Content | null): boolean {
     const call = this.calls[0];
-    if (call === undefined || !call.sent || !call.expects.includes(id)) return undefined;
+    if (call === undefined || !call.sent || !call.expects.includes(m.id)) return false;
     this.calls.shift();
     this.clear(call);
     this.sendHead();
-    return call.abandoned ? null : call;
+    if (!call.abandoned) call.settle(m, content);
+    return true;
   }
 
   /** Fail every call that is still waiting; the queue is left empty. */
   failAll(err: Error): void {
     const calls = this.calls;
     this.calls = [];
-    for (const c of calls) {
-      this.clear(c);
-      if (!c.abandoned) {
-        c.abandoned = true;
-        c.fail(err);
-      }
-    }
+    for (const c of calls) this.abandon(c, err);
   }
 
   /** Fail the calls not yet written (the channel is closing: they never will be). */
   failUnsent(err: Error): void {
-    const keep: PendingCall[] = [];
-    const drop: PendingCall[] = [];
-    for (const c of this.calls) (c.sent ? keep : drop).push(c);
-    this.calls = keep;
-    for (const c of drop) {
-      this.clear(c);
-      if (!c.abandoned) {
-        c.abandoned = true;
-        c.fail(err);
-      }
-    }
+    const unsent = this.calls.filter((c) => !c.sent);
+    this.calls = this.calls.filter((c) => c.sent);
+    for (const c of unsent) this.abandon(c, err);
   }
 
   /** Name of the call at the head, for desync messages. */
   headName(): string | undefined {
-    return this.calls[0]?.name;
+    const head = this.calls[0];
+    return head === undefined ? undefined : METHOD_INFO[head.id].name;
   }
 
   /** Write requests from the head until one that waits for a reply is on the wire. */
@@ -109,17 +140,14 @@ export class RpcQueue {
     while (this.calls.length > 0) {
       const call = this.calls[0]!;
       try {
-        call.send();
+        this.host.write(REQUEST_ENCODERS[call.id] as MethodEncoder<unknown>, call.args);
       } catch (err) {
         this.calls.shift();
-        this.clear(call);
-        if (!call.abandoned) {
-          call.abandoned = true;
-          call.fail(err instanceof Error ? err : new Error(String(err)));
-        }
+        this.abandon(call, err instanceof Error ? err : new Error(String(err)));
         continue;
       }
       call.sent = true;
+      call.onSent?.();
       if (call.expects.length > 0) return;
       // No reply expected: done as soon as written.
       this.calls.shift();
@@ -136,7 +164,14 @@ export class RpcQueue {
       const i = this.calls.indexOf(call);
       if (i >= 0) this.calls.splice(i, 1);
     }
-    call.fail(new TimeoutError(`${call.name}: no reply within ${timeout} ms`));
+    call.fail(new TimeoutError(`${METHOD_INFO[call.id].name}: no reply within ${timeout} ms`));
+  }
+
+  private abandon(call: PendingCall, err: Error): void {
+    this.clear(call);
+    if (call.abandoned) return;
+    call.abandoned = true;
+    call.fail(err);
   }
 
   private clear(call: PendingCall): void {

@@ -1,9 +1,9 @@
 // fromUrl(): RabbitMQ's AMQP URI spec (https://www.rabbitmq.com/docs/uri-spec)
 // mapped onto connect() options.
 
-import { connect, type Transport } from './connect.js';
+import { connect, type ConnectOptions, type Transport } from './connect.js';
 import type { AmqpProtocol } from './connection.js';
-import type { ConnectOptions, LoginMethod } from './options.js';
+import type { LoginMethod } from './options.js';
 
 function intParam(name: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new TypeError(`AMQP URI: query parameter ${name} must be a non-negative integer, got '${value}'`);

@@ -126,5 +126,6 @@ export function emitIndex(project: Project, model: Model, opts: EmitOptions): st
   const statements: Statement[] = [(w) => w.writeLine(header(opts)).blankLine(), "export * from './constants.js';"];
   for (const c of model.classes) statements.push(`export * from './${c.specName}.js';`);
   statements.push("export * from './dispatch.js';");
+  statements.push("export * from './requests.js';");
   return render(project, 'index.ts', statements);
 }

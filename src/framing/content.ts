@@ -7,40 +7,24 @@
 // `bodyEnd`, driven by the FrameParser), so each of its bytes is copied
 // once, straight into that buffer.
 //
-// basic.deliver, the hot path, skips the generic method object: the
-// connection decodes it straight into an Envelope (`decodeDeliver`).
+// basic.deliver, the hot path, has no generic method object: the inbound
+// router decodes it straight into an Envelope (`startDelivery`).
 
 import { FrameError } from '../errors.js';
-import { Envelope } from '../envelope.js';
-import type { Reader } from '../wire/reader.js';
+import type { Envelope } from './envelope.js';
 import type { BodySink } from './frame-parser.js';
-import { METHOD_INFO, type BasicProperties, type IncomingMethod } from '../../generated/index.js';
+import type { BasicProperties } from '../../generated/basic.js';
+import { METHOD_INFO, type IncomingMethod } from '../../generated/dispatch.js';
 
 const EMPTY_BODY = Buffer.alloc(0);
 const BASIC_CLASS = 60;
 
-/** Receives each complete message. */
-export type ContentHandler = (method: IncomingMethod, properties: BasicProperties, body: Buffer) => void;
-/** Receives each complete basic.deliver message. */
-export type DeliveryHandler = (envelope: Envelope, properties: BasicProperties, body: Buffer) => void;
-
-/**
- * Decode a basic.deliver's arguments (the reader is past the method id)
- * into an Envelope: the same checks and errors as the generated decoder.
- */
-export function decodeDeliver(r: Reader): Envelope {
-  const consumerTag = r.shortstr('basic.deliver.consumer-tag');
-  const deliveryTag = r.u64('basic.deliver.delivery-tag');
-  const bits0 = r.u8('basic.deliver.redelivered');
-  if ((bits0 & 0xfe) !== 0) {
-    throw new FrameError(`basic.deliver: invalid bit pattern 0x${bits0.toString(16)}`);
-  }
-  const exchange = r.shortstr('basic.deliver.exchange');
-  const routingKey = r.shortstr('basic.deliver.routing-key');
-  if (r.pos !== r.end) {
-    throw new FrameError(`basic.deliver: ${r.end - r.pos} bytes left over after the arguments`);
-  }
-  return new Envelope(consumerTag, deliveryTag, exchange, routingKey, (bits0 & 1) !== 0);
+/** Where a channel's complete messages go. */
+export interface ContentTarget {
+  /** A complete basic.deliver. */
+  onDelivery(envelope: Envelope, properties: BasicProperties, body: Buffer): void;
+  /** A complete basic.return or basic.get-ok. */
+  onContent(method: IncomingMethod, properties: BasicProperties, body: Buffer): void;
 }
 
 export class ContentAssembler implements BodySink {
@@ -54,8 +38,7 @@ export class ContentAssembler implements BodySink {
 
   constructor(
     private readonly channelId: number,
-    private readonly onContent: ContentHandler,
-    private readonly onDelivery: DeliveryHandler | null = null,
+    private readonly target: ContentTarget,
   ) {}
 
   /** A content method arrived and its header and body are still due. */
@@ -63,7 +46,7 @@ export class ContentAssembler implements BodySink {
     return this.method !== null || this.envelope !== null;
   }
 
-  /** Start a message: `m` carries content (deliver, return, get-ok). */
+  /** Start a message: `m` carries content (return, get-ok). */
   start(m: IncomingMethod): void {
     this.method = m;
     this.envelope = null;
@@ -155,11 +138,11 @@ export class ContentAssembler implements BodySink {
     this.properties = null;
     if (e !== null) {
       this.envelope = null;
-      this.onDelivery!(e, properties, body);
+      this.target.onDelivery(e, properties, body);
       return;
     }
     const method = this.method!;
     this.method = null;
-    this.onContent(method, properties, body);
+    this.target.onContent(method, properties, body);
   }
 }

@@ -11,7 +11,7 @@
 // untrusted length before that check, and chunks are never concatenated.
 
 import { FrameError } from '../errors.js';
-import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from '../../generated/index.js';
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from '../../generated/constants.js';
 
 /** type (1) + channel (2) + size (4). */
 export const FRAME_HEADER_SIZE = 7;

@@ -1,37 +1,20 @@
 // FrameWriter: encodes outgoing frames into one pooled buffer and hands
 // them to the transport once per event-loop turn, so a burst of publishes
-// or acks costs one write. Large body slices are not copied: they go out as
-// their own chunk between the pooled ones. Bytes already handed to the
-// transport are never overwritten: after a flush, writing continues past
-// them, and a fresh slab replaces a filled one.
+// or acks costs one write. Bytes already handed to the transport are never
+// overwritten: after a flush, writing continues past them, and a fresh slab
+// replaces a filled one. This is the generic part; the publish and ack fast
+// paths (publish-frames.ts, ack-frames.ts) write through it.
 
 import { Writer } from '../wire/index.js';
-import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../generated/index.js';
-import { encodeBasicAck, encodeBasicProperties, encodeBasicPublish, type BasicPropertiesInit } from '../../generated/index.js';
+import { FRAME_END, FRAME_HEARTBEAT, FRAME_METHOD } from '../../generated/constants.js';
 import { FRAME_HEADER_SIZE } from './frame-parser.js';
 
 const SLAB_SIZE = 64 * 1024;
 /** Written-out slabs kept for reuse: fresh memory costs page faults on first touch. */
 const MAX_SPARE_SLABS = 32;
-/** Body slices at least this long are sent as their own chunk, not copied. */
-const LARGE_BODY = 8 * 1024;
-const BASIC_CLASS = 60;
-/** basic.ack frame: header, class and method ids, 64-bit tag, bits, frame-end. */
-const ACK_FRAME_SIZE = FRAME_HEADER_SIZE + 4 + 8 + 1 + 1;
-const ACK_TAG_OFFSET = FRAME_HEADER_SIZE + 4;
 
-/**
- * The last basic.publish method frame a channel wrote, kept whole: most
- * publishers send run after run to the same exchange and routing key, and
- * copying 30-odd cached bytes beats encoding two short strings each time.
- */
-export class PublishFrameCache {
-  exchange = '';
-  routingKey = '';
-  /** mandatory | immediate << 1 */
-  flags = -1;
-  frame: Uint8Array = new Uint8Array(0);
-}
+/** A generated method encoder: `encodeQueueDeclare`, or `encodeChannelCloseOk` (no arguments). */
+export type MethodEncoder<T> = (w: Writer, args: T) => void;
 
 /**
  * Where the frames go. `write` returns true while the transport's buffered
@@ -75,22 +58,16 @@ export class FrameWriter {
   /** Waiters of flushed batches held back by the transport's high-water mark. */
   private draining: Waiter[] = [];
   /**
-   * Where the last widenable basic.ack starts, or -1. Any later frame moves
-   * `w.pos` past its end (widenAck checks that); only a slab change (cut,
-   * fail) must clear it, since a new slab restarts positions at 0.
+   * Counts cuts: pooled bytes before a cut are out of reach (handed to the
+   * chunk list, or in a slab that was replaced), so a frame written in an
+   * earlier epoch can no longer be rewritten in place (see AckFrames).
    */
-  private ackAt = -1;
-  private ackChannel = 0;
-  private ackTag = 0;
+  epoch = 0;
   /** Slabs filled during this batch: reusable once the batch is written. */
   private retired: Buffer[] = [];
   private spare: Buffer[] = [];
 
   constructor(private readonly sink: FrameSink) {}
-
-  get failed(): boolean {
-    return this.failure !== null;
-  }
 
   /** Start a frame; returns the mark to pass to end() or rollback(). */
   begin(type: number, channel: number): number {
@@ -128,151 +105,18 @@ export class FrameWriter {
   }
 
   /**
-   * A whole publish: the basic.publish method frame (from `cache` when the
-   * exchange, routing key and flags are the ones it holds), the content
-   * header and the body frames. Throws `TypeError`, having written nothing,
-   * when an argument or property cannot be encoded.
+   * One method frame on `channel`. Throws `TypeError`, having written
+   * nothing, when an argument cannot be encoded.
    */
-  publish(
-    channel: number,
-    cache: PublishFrameCache,
-    exchange: string,
-    routingKey: string,
-    flags: number,
-    properties: BasicPropertiesInit | undefined,
-    body: Uint8Array,
-  ): void {
-    const len = body.length;
-    // Method and header frames, and the body unless it goes out uncopied.
-    this.reserve(256 + (len < LARGE_BODY ? len : 0) + 8 * Math.ceil(len / this.maxPayload));
-    const w = this.w;
-    const mark = w.pos;
-    if (exchange === cache.exchange && routingKey === cache.routingKey && flags === cache.flags) {
-      const frame = cache.frame;
-      w.ensure(frame.length);
-      w.buf.set(frame, mark);
-      w.pos = mark + frame.length;
-    } else {
-      this.begin(FRAME_METHOD, channel);
-      try {
-        encodeBasicPublish(w, { exchange, routingKey, mandatory: (flags & 1) !== 0, immediate: (flags & 2) !== 0 });
-        this.end(mark);
-      } catch (err) {
-        w.pos = mark;
-        throw err;
-      }
-      cache.frame = Uint8Array.prototype.slice.call(w.buf, mark, w.pos);
-      cache.exchange = exchange;
-      cache.routingKey = routingKey;
-      cache.flags = flags;
-    }
+  writeMethod<T>(channel: number, encode: MethodEncoder<T>, args: T): void {
+    const mark = this.begin(FRAME_METHOD, channel);
     try {
-      this.content(channel, properties, body);
+      encode(this.w, args);
+      this.end(mark);
     } catch (err) {
-      w.pos = mark;
+      this.w.pos = mark;
       throw err;
     }
-  }
-
-  /**
-   * Content header and body frames for `body` on `channel` (after its
-   * method frame). Throws (having written nothing of the header) when the
-   * properties cannot be encoded; the caller rolls back the method frame.
-   */
-  content(channel: number, properties: BasicPropertiesInit | undefined, body: Uint8Array): void {
-    const w = this.w;
-    const len = body.length;
-    if (properties === undefined && len <= 0xffffffff) {
-      // No properties: a fixed 14-byte header payload, written byte by byte.
-      w.ensure(FRAME_HEADER_SIZE + 15);
-      const b = w.buf;
-      const at = w.pos;
-      b[at] = FRAME_HEADER;
-      b[at + 1] = channel >>> 8;
-      b[at + 2] = channel & 0xff;
-      b[at + 3] = 0;
-      b[at + 4] = 0;
-      b[at + 5] = 0;
-      b[at + 6] = 14; // payload size
-      b[at + 7] = 0;
-      b[at + 8] = BASIC_CLASS;
-      b[at + 9] = 0; // weight
-      b[at + 10] = 0;
-      b[at + 11] = 0; // body size: 64 bits, high word zero
-      b[at + 12] = 0;
-      b[at + 13] = 0;
-      b[at + 14] = 0;
-      b[at + 15] = len >>> 24;
-      b[at + 16] = (len >>> 16) & 0xff;
-      b[at + 17] = (len >>> 8) & 0xff;
-      b[at + 18] = len & 0xff;
-      b[at + 19] = 0; // property flags: none
-      b[at + 20] = 0;
-      b[at + 21] = FRAME_END;
-      w.pos = at + 22;
-    } else {
-      const mark = this.begin(FRAME_HEADER, channel);
-      w.u16(BASIC_CLASS);
-      w.u16(0); // weight
-      w.u64(len, 'content body size');
-      encodeBasicProperties(w, properties);
-      this.end(mark);
-    }
-    const max = this.maxPayload;
-    for (let off = 0; off < len; off += max) {
-      const n = Math.min(max, len - off);
-      w.ensure(FRAME_HEADER_SIZE + 1);
-      const b = w.buf;
-      const at = w.pos;
-      b[at] = FRAME_BODY;
-      b.writeUInt16BE(channel, at + 1);
-      b.writeUInt32BE(n, at + 3);
-      w.pos = at + FRAME_HEADER_SIZE;
-      if (n >= LARGE_BODY) {
-        this.cut();
-        this.chunks.push(off === 0 && n === len ? body : body.subarray(off, off + n));
-      } else {
-        w.bytes(n === len ? body : body.subarray(off, off + n));
-      }
-      w.u8(FRAME_END);
-    }
-    this.schedule();
-  }
-
-  /**
-   * A basic.ack for `tag` alone. `widenable`: every tag below it on this
-   * channel is settled, so a later in-order ack may widen this frame.
-   */
-  ack(channel: number, tag: number, widenable: boolean): void {
-    const mark = this.begin(FRAME_METHOD, channel);
-    encodeBasicAck(this.w, { deliveryTag: tag, multiple: false });
-    this.end(mark);
-    if (widenable) {
-      this.ackAt = mark;
-      this.ackChannel = channel;
-      this.ackTag = tag;
-    }
-  }
-
-  /**
-   * Turn the unsent ack that is the last frame written into
-   * `basic.ack(tag, multiple)`, instead of writing another ack. The caller
-   * guarantees that `tag` is the oldest tag still outstanding on the
-   * channel, so the wider ack settles exactly what the separate acks
-   * would have. Returns false, changing nothing, when the last frame is
-   * not such an ack (another frame followed it, or it was flushed).
-   */
-  widenAck(channel: number, tag: number): boolean {
-    const at = this.ackAt;
-    if (at < 0 || channel !== this.ackChannel || tag <= this.ackTag || at < this.start || this.w.pos !== at + ACK_FRAME_SIZE) {
-      return false;
-    }
-    const b = this.w.buf;
-    b.writeUInt32BE(Math.floor(tag / 0x100000000), at + ACK_TAG_OFFSET);
-    b.writeUInt32BE(tag >>> 0, at + ACK_TAG_OFFSET + 4);
-    b[at + ACK_TAG_OFFSET + 8] = 1; // multiple
-    this.ackTag = tag;
-    return true;
   }
 
   heartbeat(): void {
@@ -313,7 +157,7 @@ export class FrameWriter {
   fail(err: Error): void {
     if (this.failure !== null) return;
     this.failure = err;
-    this.ackAt = -1;
+    this.epoch++;
     this.chunks = [];
     this.retired = [];
     this.spare = [];
@@ -333,7 +177,7 @@ export class FrameWriter {
    * (a window of 4 KiB publishes is megabytes). An estimate is enough:
    * the Writer still grows if a frame turns out bigger.
    */
-  private reserve(need: number): void {
+  reserve(need: number): void {
     const w = this.w;
     if (w.pos + need <= w.buf.length) return;
     this.cut();
@@ -357,9 +201,18 @@ export class FrameWriter {
     for (const slab of slabs) if (this.spare.length < MAX_SPARE_SLABS) this.spare.push(slab);
   }
 
+  /**
+   * A chunk that goes to the transport as it is, after everything written
+   * so far: a large body slice, sent without copying it.
+   */
+  pushUncopied(chunk: Uint8Array): void {
+    this.cut();
+    this.chunks.push(chunk);
+  }
+
   /** Move the pooled bytes written since the last cut into the chunk list. */
   private cut(): void {
-    this.ackAt = -1;
+    this.epoch++;
     const w = this.w;
     if (w.pos > this.start) {
       this.chunks.push(w.buf.subarray(this.start, w.pos));
@@ -367,7 +220,8 @@ export class FrameWriter {
     }
   }
 
-  private schedule(): void {
+  /** Flush at the end of this event-loop turn. */
+  schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(this.flush);

@@ -1,23 +1,25 @@
 // In-order acks share one frame: UnackedTags says which tag is the oldest
-// outstanding, FrameWriter.widenAck rewrites the unsent ack in place. Both
+// outstanding, AckFrames.widen rewrites the unsent ack in place. Both
 // must refuse whenever widening would settle something the separate acks
 // would not have.
 
 import { describe, expect, it } from 'vitest';
 import { encodeBasicAck, encodeBasicQos } from '../../generated/index.js';
 import { FrameWriter } from '../../src/framing/frame-writer.js';
+import { AckFrames } from '../../src/framing/ack-frames.js';
+import { writePublish } from '../../src/framing/publish-frames.js';
 import { UnackedTags } from '../../src/unacked.js';
 import { Writer } from '../../src/wire/index.js';
 
 /** A writer whose flushes are collected into `out`. */
-function writer(): { fw: FrameWriter; out: Uint8Array[] } {
+function writer(): { fw: FrameWriter; acks: AckFrames; out: Uint8Array[] } {
   const out: Uint8Array[] = [];
   const fw = new FrameWriter((chunks) => {
     out.push(...chunks);
     return true;
   });
   fw.maxPayload = 4088;
-  return { fw, out };
+  return { fw, acks: new AckFrames(fw), out };
 }
 
 /** The bytes of one basic.ack frame, encoded from scratch. */
@@ -72,35 +74,35 @@ describe('UnackedTags', () => {
   });
 });
 
-describe('FrameWriter.widenAck', () => {
+describe('AckFrames.widen', () => {
   it('turns the last unsent ack into ack(tag, multiple), byte for byte', async () => {
-    const { fw, out } = writer();
-    fw.ack(3, 1, true);
-    expect(fw.widenAck(3, 2)).toBe(true);
-    expect(fw.widenAck(3, 2 ** 40 + 7)).toBe(true); // 64-bit tags
+    const { fw, acks, out } = writer();
+    acks.ackWidenable(3, 1);
+    expect(acks.widen(3, 2)).toBe(true);
+    expect(acks.widen(3, 2 ** 40 + 7)).toBe(true); // 64-bit tags
     await fw.whenWritten();
     expect(Buffer.concat(out)).toEqual(ackFrame(3, 2 ** 40 + 7, true));
   });
 
   it('refuses when widening could settle more than the separate acks', async () => {
-    const { fw, out } = writer();
-    expect(fw.widenAck(1, 5)).toBe(false); // nothing written yet
-    fw.ack(1, 4, false); // an ack that is not a prefix
-    expect(fw.widenAck(1, 5)).toBe(false);
-    fw.ack(1, 5, true);
-    expect(fw.widenAck(1, 5)).toBe(false); // not above the ack's tag
-    expect(fw.widenAck(1, 3)).toBe(false);
-    expect(fw.widenAck(2, 6)).toBe(false); // another channel
+    const { fw, acks, out } = writer();
+    expect(acks.widen(1, 5)).toBe(false); // nothing written yet
+    acks.ack(1, 4, false); // an ack that is not a prefix
+    expect(acks.widen(1, 5)).toBe(false);
+    acks.ackWidenable(1, 5);
+    expect(acks.widen(1, 5)).toBe(false); // not above the ack's tag
+    expect(acks.widen(1, 3)).toBe(false);
+    expect(acks.widen(2, 6)).toBe(false); // another channel
     const mark = fw.method(1);
     encodeBasicQos(fw.w, { prefetchSize: 0, prefetchCount: 1, global: false });
     fw.end(mark);
-    expect(fw.widenAck(1, 6)).toBe(false); // another frame followed the ack
-    fw.ack(1, 6, true);
-    fw.publish(1, { exchange: '', routingKey: '', flags: -1, frame: new Uint8Array(0) }, '', 'q', 0, undefined, Buffer.from('x'));
-    expect(fw.widenAck(1, 7)).toBe(false); // a publish followed it
-    fw.ack(1, 7, true);
+    expect(acks.widen(1, 6)).toBe(false); // another frame followed the ack
+    acks.ackWidenable(1, 6);
+    writePublish(fw, 1, { exchange: '', routingKey: '', flags: -1, frame: new Uint8Array(0) }, '', 'q', 0, undefined, Buffer.from('x'));
+    expect(acks.widen(1, 7)).toBe(false); // a publish followed it
+    acks.ackWidenable(1, 7);
     await fw.whenWritten();
-    expect(fw.widenAck(1, 8)).toBe(false); // already handed to the socket
+    expect(acks.widen(1, 8)).toBe(false); // already handed to the socket
     const all = Buffer.concat(out);
     expect(all.subarray(0, 21)).toEqual(ackFrame(1, 4, false));
     expect(all.subarray(21, 42)).toEqual(ackFrame(1, 5, false));

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { FrameParser } from '../../src/framing/frame-parser.js';
 import { FrameWriter } from '../../src/framing/frame-writer.js';
+import { writeContent } from '../../src/framing/publish-frames.js';
 import { FrameError } from '../../src/errors.js';
 import { encodeBasicPublish } from '../../generated/index.js';
 
@@ -105,7 +106,7 @@ describe('FrameWriter', () => {
       const mark = fw.method(1);
       encodeBasicPublish(fw.w, { exchange: '', routingKey: 'q', mandatory: false, immediate: false });
       fw.end(mark);
-      fw.content(1, { contentType: 'text/plain' }, Buffer.alloc(10_000, i));
+      writeContent(fw, 1, { contentType: 'text/plain' }, Buffer.alloc(10_000, i));
     }
     await fw.whenWritten();
     expect(writes).toHaveLength(1);
@@ -127,9 +128,9 @@ describe('FrameWriter', () => {
       return true;
     });
     fw.maxPayload = 131064;
-    fw.content(1, undefined, Buffer.alloc(0));
+    writeContent(fw, 1, undefined, Buffer.alloc(0));
     const big = Buffer.alloc(200_000, 9);
-    fw.content(1, undefined, big);
+    writeContent(fw, 1, undefined, big);
     await fw.whenWritten();
     const chunks = writes[0]!;
     expect(chunks.some((c) => c.buffer === big.buffer && c.length === 131064)).toBe(true);

@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { encodeBasicPublish, type BasicPropertiesInit } from '../../generated/index.js';
-import { FrameWriter, PublishFrameCache } from '../../src/framing/frame-writer.js';
+import { FrameWriter } from '../../src/framing/frame-writer.js';
+import { PublishFrameCache, writeContent, writePublish } from '../../src/framing/publish-frames.js';
 
 type Publish = [exchange: string, routingKey: string, flags: number, properties: BasicPropertiesInit | undefined, body: string];
 
@@ -38,7 +39,7 @@ describe('FrameWriter.publish', () => {
     const cached = await bytesOf((fw) => {
       const cache = new PublishFrameCache();
       for (const [exchange, routingKey, flags, props, body] of sequence) {
-        fw.publish(7, cache, exchange, routingKey, flags, props, Buffer.from(body));
+        writePublish(fw, 7, cache, exchange, routingKey, flags, props, Buffer.from(body));
       }
     });
     const fresh = await bytesOf((fw) => {
@@ -46,7 +47,7 @@ describe('FrameWriter.publish', () => {
         const mark = fw.method(7);
         encodeBasicPublish(fw.w, { exchange, routingKey, mandatory: (flags & 1) !== 0, immediate: (flags & 2) !== 0 });
         fw.end(mark);
-        fw.content(7, props, Buffer.from(body));
+        writeContent(fw, 7, props, Buffer.from(body));
       }
     });
     expect(cached.toString('hex')).toBe(fresh.toString('hex'));
@@ -55,10 +56,10 @@ describe('FrameWriter.publish', () => {
   it('writes nothing and keeps its cache when an argument cannot be encoded', async () => {
     const cache = new PublishFrameCache();
     const bytes = await bytesOf((fw) => {
-      fw.publish(1, cache, '', 'ok', 0, undefined, Buffer.from('1'));
-      expect(() => fw.publish(1, cache, '', 'k'.repeat(256), 0, undefined, Buffer.from('2'))).toThrow(TypeError);
-      expect(() => fw.publish(1, cache, '', 'ok', 0, { priority: 300 }, Buffer.from('3'))).toThrow(TypeError);
-      fw.publish(1, cache, '', 'ok', 0, undefined, Buffer.from('4'));
+      writePublish(fw, 1, cache, '', 'ok', 0, undefined, Buffer.from('1'));
+      expect(() => writePublish(fw, 1, cache, '', 'k'.repeat(256), 0, undefined, Buffer.from('2'))).toThrow(TypeError);
+      expect(() => writePublish(fw, 1, cache, '', 'ok', 0, { priority: 300 }, Buffer.from('3'))).toThrow(TypeError);
+      writePublish(fw, 1, cache, '', 'ok', 0, undefined, Buffer.from('4'));
     });
     expect(cache.routingKey).toBe('ok');
     // Two publishes of 1-byte bodies: method + header + body frames each, and nothing else.
@@ -79,7 +80,7 @@ describe('FrameWriter.publish', () => {
     const body = Buffer.alloc(4096, 0x61);
     for (let i = 0; i < 1000; i++) {
       body.writeUInt32BE(i, 0);
-      fw.publish(1, cache, '', 'q', 0, i % 10 === 0 ? { messageId: `m${i}` } : undefined, body);
+      writePublish(fw, 1, cache, '', 'q', 0, i % 10 === 0 ? { messageId: `m${i}` } : undefined, body);
     }
     await fw.whenWritten();
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(64 * 1024);
@@ -105,7 +106,7 @@ describe('FrameWriter.publish', () => {
     fw.maxPayload = 131064;
     const cache = new PublishFrameCache();
     const burst = async (fill: number): Promise<Set<ArrayBufferLike>> => {
-      for (let i = 0; i < 100; i++) fw.publish(1, cache, '', 'q', 0, undefined, Buffer.alloc(4096, fill));
+      for (let i = 0; i < 100; i++) writePublish(fw, 1, cache, '', 'q', 0, undefined, Buffer.alloc(4096, fill));
       await fw.whenWritten();
       return new Set(batches.at(-1)!.chunks.map((c) => c.buffer));
     };

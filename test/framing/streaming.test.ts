@@ -4,7 +4,8 @@
 // still handed over as a view. Wired here as the connection wires them.
 import { describe, expect, it } from 'vitest';
 import { FrameParser } from '../../src/framing/frame-parser.js';
-import { ContentAssembler, decodeDeliver } from '../../src/framing/content.js';
+import { ContentAssembler } from '../../src/framing/content.js';
+import { decodeDeliver } from '../../src/framing/inbound.js';
 import { FrameError } from '../../src/errors.js';
 import { Reader } from '../../src/wire/index.js';
 import { BASIC_DELIVER, decodeBasicProperties } from '../../generated/index.js';
@@ -59,13 +60,12 @@ function harness(maxPayload: number) {
   const asm = (ch: number): ContentAssembler => {
     let a = assemblers.get(ch);
     if (a === undefined) {
-      a = new ContentAssembler(
-        ch,
-        () => {
+      a = new ContentAssembler(ch, {
+        onContent: () => {
           throw new Error('only deliveries here');
         },
-        (e, _p, body) => got.push({ channel: ch, consumerTag: e.consumerTag, deliveryTag: e.deliveryTag, body }),
-      );
+        onDelivery: (e, _p, body) => got.push({ channel: ch, consumerTag: e.consumerTag, deliveryTag: e.deliveryTag, body }),
+      });
       assemblers.set(ch, a);
     }
     return a;

@@ -380,9 +380,9 @@ function describe(e: unknown): string {
   return String(e);
 }
 
-/** A FrameError that stands for an exception the library did not classify. */
+/** A close (541, internal error) that stands for an exception the library did not classify. */
 function isInternal(e: unknown): boolean {
-  return e instanceof FrameError && (e.code === 541 || /internal error/.test(e.replyText));
+  return e instanceof AmqpClosedConnection && (e.code === 541 || /internal error/.test(e.replyText));
 }
 
 // ---------------------------------------------------------------------------
@@ -401,7 +401,7 @@ export function runFrames(chunks: readonly Buffer[], maxPayload = 4096 - 8): Fra
   const assembler = (ch: number): ContentAssembler => {
     let a = assemblers.get(ch);
     if (a === undefined) {
-      a = new ContentAssembler(ch, () => undefined);
+      a = new ContentAssembler(ch, { onContent: () => undefined, onDelivery: () => undefined });
       assemblers.set(ch, a);
     }
     return a;

@@ -1,6 +1,5 @@
-// What the user receives with a message (API.md "Envelope, ReturnEnvelope, Properties").
-
-import type { BasicProperties } from '../generated/index.js';
+// What the user receives with a message (API.md "Envelope, ReturnEnvelope"):
+// plain values that the inbound framing decodes straight into.
 
 /** Delivery details of a consumed message. */
 export class Envelope {
@@ -21,16 +20,4 @@ export class ReturnEnvelope {
     readonly exchangeName: string,
     readonly routingKey: string,
   ) {}
-}
-
-/** What `basicGet` resolves with. */
-export interface GetResult {
-  message: Buffer;
-  properties: BasicProperties;
-  deliveryTag: number;
-  redelivered: boolean;
-  exchangeName: string;
-  routingKey: string;
-  /** Messages left in the queue. */
-  messageCount: number;
 }

@@ -1,0 +1,26 @@
+// ChannelHost: what a channel needs of its connection. An interface apart
+// from both, so that the channel does not import the connection (which
+// creates channels) and the two stay free of an import cycle.
+
+import type { AmqpClosedConnection } from './errors.js';
+import type { AckFrames } from './framing/ack-frames.js';
+import type { FrameWriter } from './framing/frame-writer.js';
+
+export interface ChannelHost {
+  /** The connection's state: channels take calls only while it is 'open'. */
+  readonly state: string;
+  /** The error that ended the connection; null while it is up. */
+  readonly closeError: AmqpClosedConnection | null;
+  /** The broker's reason while it blocks publishing, else null. */
+  readonly blocked: string | null;
+  /** The frame writer every channel writes through. */
+  readonly fw: FrameWriter;
+  /** The ack fast path over `fw`. */
+  readonly ackFrames: AckFrames;
+  /** Hold a publish until the broker unblocks the connection. */
+  holdPublish(run: () => void, fail: (err: Error) => void): void;
+  /** Hand an error to the connection's onError; never throws. */
+  report(err: unknown): void;
+  /** The channel is finished with its id. */
+  releaseChannel(ch: { readonly channelId: number }): void;
+}
