@@ -103,15 +103,7 @@ export class Channel extends ChannelCore<Channel> {
   // ---------------------------------------------------------------- queue
 
   queueDeclare(queueName = '', o: QueueDeclareOptions = {}): Promise<QueueDeclareResult> {
-    const args = {
-      queue: queueName,
-      passive: o.passive ?? false,
-      durable: o.durable ?? false,
-      exclusive: o.exclusive ?? false,
-      autoDelete: o.autoDelete ?? false,
-      noWait: o.noWait ?? false,
-      arguments: o.arguments ?? {},
-    };
+    const args = { queue: queueName, exclusive: o.exclusive ?? false, ...declareFlags(o) };
     return this.rpc.request(QUEUE_DECLARE, args, o).then((m) =>
       m === null
         ? { queue: queueName, messageCount: 0, consumerCount: 0 }
@@ -142,16 +134,7 @@ export class Channel extends ChannelCore<Channel> {
   // ---------------------------------------------------------------- exchange
 
   exchangeDeclare(exchangeName: string, typeName = 'direct', o: ExchangeDeclareOptions = {}): Promise<void> {
-    const args = {
-      exchange: exchangeName,
-      type: typeName,
-      passive: o.passive ?? false,
-      durable: o.durable ?? false,
-      autoDelete: o.autoDelete ?? false,
-      internal: o.internal ?? false,
-      noWait: o.noWait ?? false,
-      arguments: o.arguments ?? {},
-    };
+    const args = { exchange: exchangeName, type: typeName, internal: o.internal ?? false, ...declareFlags(o) };
     return this.rpc.request(EXCHANGE_DECLARE, args, o).then(done);
   }
 
@@ -195,17 +178,6 @@ export class Channel extends ChannelCore<Channel> {
       return held;
     }
     return this.publishNow(payload, exchangeName, routingKey, properties, o);
-  }
-
-  /** Alias of `publish`. */
-  basicPublish(
-    payload: string | Uint8Array,
-    exchangeName: string,
-    routingKey: string,
-    properties?: BasicPropertiesInit,
-    o?: PublishOptions,
-  ): Promise<void> {
-    return this.publish(payload, exchangeName, routingKey, properties, o);
   }
 
   private publishNow(
@@ -387,6 +359,23 @@ export class Channel extends ChannelCore<Channel> {
   private readonly consumerHost: ConsumerHost<Channel> = {
     channel: this,
     report: (err: unknown) => this.conn.report(err),
+  };
+}
+
+export interface Channel {
+  /** Alias of `publish` (aioamqp's name). */
+  basicPublish: Channel['publish'];
+}
+Channel.prototype.basicPublish = Channel.prototype.publish;
+
+/** The flags queue.declare and exchange.declare share, with their defaults. */
+function declareFlags(o: QueueDeclareOptions | ExchangeDeclareOptions) {
+  return {
+    passive: o.passive ?? false,
+    durable: o.durable ?? false,
+    autoDelete: o.autoDelete ?? false,
+    noWait: o.noWait ?? false,
+    arguments: o.arguments ?? {},
   };
 }
 

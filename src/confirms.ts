@@ -15,10 +15,6 @@ export class ConfirmTracker {
   /** Unsettled publishes by tag; Map order is publish order, so ascending. */
   private readonly pending = new Map<number, Settler>();
 
-  get unsettled(): number {
-    return this.pending.size;
-  }
-
   /** Register the next publish; its frames must be written right after, in tag order. */
   register(): Promise<void> {
     const tag = this.nextTag++;

@@ -288,24 +288,14 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     const payload = effectiveFrameMax(t.frameMax) - 8;
     this.parser.maxPayload = payload;
     this.fw.maxPayload = payload;
-    if (t.heartbeat > 0) {
-      const hb = new Heartbeat(t.heartbeat, {
-        lastSent: () => this.fw.lastFlush,
-        lastReceived: () => this.lastReceived,
-        send: () => this.fw.heartbeat(),
-        dead: (silent) =>
-          this.shutdown(
-            new AmqpClosedConnection({
-              code: 0,
-              replyText: `missed heartbeats: nothing received from the server for ${silent} ms (heartbeat ${t.heartbeat} s)`,
-            }),
-            'destroy',
-            true,
-          ),
-      });
-      this.heartbeat = hb;
-      hb.start();
-    }
+    if (t.heartbeat === 0) return;
+    this.heartbeat = new Heartbeat(t.heartbeat, {
+      lastSent: () => this.fw.lastFlush,
+      lastReceived: () => this.lastReceived,
+      send: () => this.fw.heartbeat(),
+      dead: (err) => this.shutdown(err, 'destroy', true),
+    });
+    this.heartbeat.start();
   }
 
   private onServerClose(a: ConnectionClose): void {
@@ -397,12 +387,10 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     return this.closeError ?? new AmqpClosedConnection({ replyText: `connection is ${this.state}` });
   }
 
-  private safeEmit(event: 'blocked', reason: string): void;
-  private safeEmit(event: 'unblocked'): void;
-  private safeEmit(event: 'blocked' | 'unblocked', reason?: string): void {
+  /** Emit to the user's listeners; what a listener throws goes to onError. */
+  private safeEmit<K extends keyof AmqpProtocolEvents>(event: K, ...args: AmqpProtocolEvents[K]): void {
     try {
-      if (event === 'blocked') this.emit('blocked', reason ?? '');
-      else this.emit('unblocked');
+      (this.emit as (e: K, ...a: AmqpProtocolEvents[K]) => boolean)(event, ...args);
     } catch (err) {
       this.report(err);
     }

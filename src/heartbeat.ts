@@ -3,13 +3,16 @@
 // two intervals. One unref'd timer ticks often enough that detection
 // happens within 2h + 0.5 s.
 
+import { AmqpClosedConnection } from './errors.js';
+
 export interface HeartbeatHooks {
   /** Milliseconds timestamp of the last write to the peer. */
   lastSent(): number;
   /** Milliseconds timestamp of the last bytes received from the peer. */
   lastReceived(): number;
   send(): void;
-  dead(silentMs: number): void;
+  /** Nothing arrived for two intervals: the connection is dead, with this error. */
+  dead(err: AmqpClosedConnection): void;
 }
 
 export class Heartbeat {
@@ -39,7 +42,12 @@ export class Heartbeat {
     const silent = now - this.hooks.lastReceived();
     if (silent >= 2 * h) {
       this.stop();
-      this.hooks.dead(silent);
+      this.hooks.dead(
+        new AmqpClosedConnection({
+          code: 0,
+          replyText: `missed heartbeats: nothing received from the server for ${silent} ms (heartbeat ${this.seconds} s)`,
+        }),
+      );
       return;
     }
     if (now - this.hooks.lastSent() >= h / 2) this.hooks.send();

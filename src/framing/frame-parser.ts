@@ -38,8 +38,6 @@ export type BodyStartHandler = (channel: number, size: number) => BodySink | nul
 export class FrameParser {
   /** Largest payload accepted: the negotiated frame-max − 8 (spec minimum until tuned). */
   maxPayload = FRAME_MIN_SIZE - FRAME_OVERHEAD;
-  /** Set once a frame error was found: later bytes are ignored. */
-  failed = false;
 
   private readonly head = Buffer.alloc(FRAME_HEADER_SIZE);
   private headFill = 0;
@@ -71,7 +69,7 @@ export class FrameParser {
   push(chunk: Buffer): void {
     const len = chunk.length;
     let pos = 0;
-    while (pos < len && !this.failed) {
+    while (pos < len) {
       if (this.bodyLeft >= 0) {
         const left = this.bodyLeft;
         if (left > 0) {
