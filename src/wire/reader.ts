@@ -277,7 +277,7 @@ export class Reader {
       case 0x56: // V
         return null;
       default:
-        throw new FrameError(`${field}: unknown field-table type code 0x${code.toString(16).padStart(2, '0')}`, 502);
+        throw new FrameError(`${field}: unknown field-table type code 0x${code.toString(16).padStart(2, '0')}`, 501);
     }
     if (numberTypeCode(v) !== code) rememberWireType(owner, key, code);
     return v;

@@ -202,11 +202,11 @@ describe('hostile field tables', () => {
     return caught as FrameError;
   };
 
-  it('unknown type codes are a FrameError', () => {
+  it('unknown type codes are a FrameError 501 (undecodable field, as RabbitMQ answers them)', () => {
     const known = new Set('tbBsuIilfdDSxTFAV'.split('').map((c) => c.charCodeAt(0)));
     for (let c = 0; c < 256; c++) {
       if (known.has(c)) continue;
-      frameError(tableOf(Buffer.from([1, 0x6b, c, 0, 0, 0, 0, 0, 0, 0, 0])));
+      frameError(tableOf(Buffer.from([1, 0x6b, c, 0, 0, 0, 0, 0, 0, 0, 0])), 501);
     }
   });
 

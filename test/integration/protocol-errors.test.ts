@@ -190,6 +190,20 @@ describe('bad bytes from the peer', () => {
     expectFrameError(out, 503, /ghost/);
   });
 
+  it("a field table with an unknown type code ('Z'): 501, the connection ends", async () => {
+    const entry = Buffer.concat([shortstr('k'), Buffer.from('Z'), u32(0)]);
+    const table = Buffer.concat([u32(entry.length), entry]);
+    const out = await scenario(async (c) => {
+      await c.send(
+        Buffer.concat([
+          methodFrame(1, 60, 71, Buffer.concat([u64(1), u8(0), shortstr(''), shortstr('q'), u32(0)])),
+          frame(2, 1, Buffer.concat([u16(60), u16(0), u64(0), u16(0x2000), table])),
+        ]),
+      );
+    });
+    expectFrameError(out, 501, /unknown field-table type code 0x5a/);
+  });
+
   it('a table nested deeper than 64 levels: 502', async () => {
     let t = Buffer.alloc(0);
     for (let i = 0; i < 70; i++) {
