@@ -233,7 +233,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     else if (this.state === 'connecting') {
       text =
         this.handshake?.step === 'start'
-          ? 'the server closed the socket before connection.start'
+          ? 'the server closed the socket before connection.start (a TLS port? then use amqps:// or the `ssl` option)'
           : 'the server closed the socket during the handshake (wrong credentials or vhost?)';
     } else text = 'the socket closed unexpectedly';
     if (err !== undefined) text += `: ${err.message}`;

@@ -11,6 +11,7 @@
 // untrusted length before that check, and chunks are never concatenated.
 
 import { FrameError } from '../errors.js';
+import { describeForeignPeer } from './peer-sniff.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from '../../generated/constants.js';
 
 /** type (1) + channel (2) + size (4). */
@@ -109,7 +110,7 @@ export class FrameParser {
         size = chunk[pos + 3]! * 0x1000000 + ((chunk[pos + 4]! << 16) | (chunk[pos + 5]! << 8) | chunk[pos + 6]!);
         // The common case inline: a method, header or body frame within frame-max.
         if (type > FRAME_BODY || type < FRAME_METHOD || size > this.maxPayload || !this.sawFirstFrame) {
-          this.checkHeader(type, channel, size, chunk, pos);
+          this.checkHeader(type, channel, size, chunk, pos, len);
         }
         pos += FRAME_HEADER_SIZE;
         if (len - pos > size) {
@@ -131,7 +132,7 @@ export class FrameParser {
         type = h[0]!;
         channel = h.readUInt16BE(1);
         size = h.readUInt32BE(3);
-        this.checkHeader(type, channel, size, h, 0);
+        this.checkHeader(type, channel, size, h, 0, FRAME_HEADER_SIZE);
       }
       if (len - pos > size) {
         // Payload and frame-end are in this chunk: hand over in place.
@@ -156,12 +157,10 @@ export class FrameParser {
     }
   }
 
-  private checkHeader(type: number, channel: number, size: number, buf: Buffer, at: number): void {
+  private checkHeader(type: number, channel: number, size: number, buf: Buffer, at: number, end: number): void {
     if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
-      if (!this.sawFirstFrame && buf.toString('latin1', at, at + 4) === 'AMQP') {
-        throw new FrameError('the server answered with a protocol header: it does not speak AMQP 0-9-1');
-      }
-      throw new FrameError(`unknown frame type ${type}${this.sawFirstFrame ? '' : ': the peer does not speak AMQP 0-9-1'}`);
+      if (!this.sawFirstFrame) throw new FrameError(`${describeForeignPeer(buf, at, end)} (unknown frame type ${type})`);
+      throw new FrameError(`unknown frame type ${type}`);
     }
     this.sawFirstFrame = true;
     if (size > this.maxPayload) {
