@@ -72,10 +72,15 @@ export class Channel extends ChannelCore<Channel> {
   /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
   private readonly publishCache = new PublishFrameCache();
 
-  /** @internal Use `protocol.channel()`. */
-  constructor(conn: ChannelHost, channelId: number, options: ChannelOptions = {}) {
+  /** Channels are opened with `protocol.channel()`, never constructed by hand. */
+  private constructor(conn: ChannelHost, channelId: number, options: ChannelOptions) {
     super(conn, channelId);
     this.returnCallback = options.returnCallback ?? null;
+  }
+
+  /** @internal The connection's way to make a channel (before channel.open). */
+  static create(conn: ChannelHost, channelId: number, options: ChannelOptions = {}): Channel {
+    return new Channel(conn, channelId, options);
   }
 
   protected get self(): Channel {

@@ -117,7 +117,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     if (this.state !== 'open') return Promise.reject(this.goneError());
     const id = this.channels.allocate();
     if (id === 0) return Promise.reject(new NoChannelAvailable(`all ${this.channels.limit} channel ids are in use`));
-    const ch = new Channel(this, id, o);
+    const ch = Channel.create(this, id, o);
     this.channels.add(ch);
     return ch.open(o.timeout).then(() => ch);
   }
