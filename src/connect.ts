@@ -66,7 +66,9 @@ export async function connect<P extends AmqpProtocol = AmqpProtocol>(options: Co
   const port = options.port ?? (options.ssl ? 5671 : 5672);
   const timeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   const Factory = options.protocolFactory ?? AmqpProtocol;
-  const protocol = new Factory(options) as P;
+  // The protocol keeps its own options only: TLS keys and the like stay out of it (and out of inspection).
+  const { ssl: _ssl, verifySsl: _verify, protocolFactory: _factory, ...protocolOptions } = options;
+  const protocol = new Factory(protocolOptions) as P;
   const where = `${host}:${port}`;
 
   const socket = openSocket(options, host, port);

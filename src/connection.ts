@@ -71,7 +71,10 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
   blocked: string | null = null;
   /** The error that ended the connection; null while it is up. */
   closeError: AmqpClosedConnection | null = null;
-  readonly options: Readonly<ProtocolOptions>;
+  /** The options the protocol was made with, without the password. */
+  readonly options: Readonly<Omit<ProtocolOptions, 'password'>>;
+  /** Kept in an ES private field: inspection, JSON and errors never reach it. */
+  #password: string;
 
   /** @internal The frame writer every channel writes through. */
   readonly fw: FrameWriter;
@@ -95,7 +98,9 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
 
   constructor(options: ProtocolOptions = {}) {
     super();
-    this.options = { ...options };
+    const { password, ...rest } = options;
+    this.options = rest;
+    this.#password = password ?? 'guest';
     this.fw = new FrameWriter((chunks, written) => (this.link === null ? true : this.link.write(chunks, written)));
     this.ackFrames = new AckFrames(this.fw);
     const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
@@ -173,7 +178,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     return new Promise<void>((resolve, reject) => {
       if (this.link !== null) throw new TypeError('AmqpProtocol.attach: already attached');
       if (this.state === 'closed') throw this.goneError();
-      this.handshake = new Handshake(this.options, this.options.password ?? 'guest', this.handshakeHost);
+      this.handshake = new Handshake(this.options, this.#password, this.handshakeHost);
       this.opening = { resolve, reject };
       this.lastReceived = Date.now();
       this.link = new Link(socket, this.linkHandler);

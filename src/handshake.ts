@@ -42,16 +42,17 @@ export interface HandshakeHost {
 
 export class Handshake {
   step: HandshakeStep = 'start';
-  private readonly sasl: Buffer;
+  /** The SASL response holds the password: an ES private field, dropped once the connection is open. */
+  #sasl: Buffer;
 
   /** Throws `TypeError` for an unsupported login method (before any socket is used). */
   constructor(
-    private readonly options: Readonly<ProtocolOptions>,
+    private readonly options: Readonly<Omit<ProtocolOptions, 'password'>>,
     password: string,
     private readonly host: HandshakeHost,
   ) {
     const method = checkLoginMethod(options.loginMethod ?? 'PLAIN');
-    this.sasl = saslResponse(method, options.login ?? 'guest', password);
+    this.#sasl = saslResponse(method, options.login ?? 'guest', password);
   }
 
   /**
@@ -66,7 +67,7 @@ export class Handshake {
         return true;
       case CONNECTION_SECURE:
         if (this.step !== 'tune') return false;
-        this.host.send(encodeConnectionSecureOk, { response: this.sasl });
+        this.host.send(encodeConnectionSecureOk, { response: this.#sasl });
         return true;
       case CONNECTION_TUNE:
         this.onTune(m.args);
@@ -74,6 +75,7 @@ export class Handshake {
       case CONNECTION_OPEN_OK:
         if (this.step !== 'open-ok') return false;
         this.step = 'done';
+        this.#sasl = Buffer.alloc(0);
         this.host.opened(this.serverProperties);
         return true;
       default:
@@ -102,7 +104,7 @@ export class Handshake {
     this.host.send(encodeConnectionStartOk, {
       clientProperties: clientProperties(this.options),
       mechanism: method,
-      response: this.sasl,
+      response: this.#sasl,
       locale: 'en_US',
     });
     this.step = 'tune';

@@ -18,11 +18,16 @@ function decode(part: string, what: string): string {
   }
 }
 
-/** Parse an `amqp://` or `amqps://` URI into connect() options. Throws `TypeError` when invalid. */
+/** `url` with the password of its userinfo replaced by `***`, for error messages. */
+function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
+}
+
+/** Parse an `amqp://` or `amqps://` URI into connect() options. Throws `TypeError` (never showing the password) when invalid. */
 export function parseUrl(url: string): ConnectOptions {
   if (typeof url !== 'string') throw new TypeError('AMQP URI must be a string');
   const m = /^(amqps?):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(url);
-  if (m === null) throw new TypeError(`not an amqp:// or amqps:// URI: '${url}'`);
+  if (m === null) throw new TypeError(`not an amqp:// or amqps:// URI: '${redact(url)}'`);
   const scheme = m[1]!.toLowerCase();
   const authority = m[2]!;
   const path = m[3];
@@ -44,7 +49,7 @@ export function parseUrl(url: string): ConnectOptions {
   let port: string | undefined;
   if (hostPort.startsWith('[')) {
     const close = hostPort.indexOf(']');
-    if (close < 0) throw new TypeError(`AMQP URI: unterminated IPv6 address in '${url}'`);
+    if (close < 0) throw new TypeError(`AMQP URI: unterminated IPv6 address in '${redact(url)}'`);
     host = hostPort.slice(1, close);
     const rest = hostPort.slice(close + 1);
     if (rest.startsWith(':')) port = rest.slice(1);
