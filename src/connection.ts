@@ -33,7 +33,7 @@ import { Link, type LinkHandler } from './link.js';
 import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
 import { DEFAULT_MAX_BODY_SIZE, type CloseOptions, type ProtocolOptions } from './options.js';
 import { reportError } from './report.js';
-import type { FieldTable } from './wire/index.js';
+import { fitShortstr, type FieldTable } from './wire/index.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed';
 
@@ -43,13 +43,6 @@ const FRAME_ERROR_LINGER = 1000;
 const DEFAULT_CLOSE_TIMEOUT = 2000;
 
 type SocketEnd = 'destroy' | 'end' | 'await-close-ok';
-
-/** A reply text fitted into a shortstr (255 bytes of UTF-8). */
-function shortText(s: string): string {
-  let t = s;
-  while (Buffer.byteLength(t, 'utf8') > 255) t = t.slice(0, -1);
-  return t;
-}
 
 export interface AmqpProtocolEvents {
   blocked: [reason: string];
@@ -344,7 +337,7 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
 
   private writeClose(code: number, text: string): void {
     try {
-      this.fw.writeMethod(0, encodeConnectionClose, { replyCode: code, replyText: shortText(text), classId: 0, methodId: 0 });
+      this.fw.writeMethod(0, encodeConnectionClose, { replyCode: code, replyText: fitShortstr(text), classId: 0, methodId: 0 });
     } catch {
       // nothing more can be written
     }
