@@ -63,6 +63,9 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   protected readonly acks: DeliveryAcks;
   protected confirms: ConfirmTracker | null = null;
   protected readonly cancellationCallbacks: CancellationCallbackOf<Self>[] = [];
+  /** Recovery is opening this channel again: a channel.close from the broker fails only the replayed request. */
+  protected replaying = false;
+  protected closedInReplay: ChannelClosed | null = null;
   private closeReason: ChannelClosed | null = null;
   private closeWaiter: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null } | null = null;
   /** Our channel.close is unanswered: keep the id reserved until close-ok. */
@@ -88,13 +91,18 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   /** @internal RpcHost: channel.open while opening, everything else while open. */
   accepts(id: RequestId): boolean {
     if (id === CHANNEL_OPEN) return this.state === 'opening' && this.conn.state === 'open';
-    return this.usable();
+    return this.accepting();
+  }
+
+  /** Open, on a connection that is open or recovering: calls are taken (and wait while recovering). */
+  protected accepting(): boolean {
+    return this.state === 'open' && (this.conn.state === 'open' || this.conn.state === 'recovering');
   }
 
   /** @internal The error for a call on this channel now that it cannot take one. */
   closedError(): AmqpClosedConnection | ChannelClosed {
     const c = this.conn;
-    if (c.state !== 'open') return c.closeError ?? new AmqpClosedConnection({ replyText: `connection is ${c.state}` });
+    if (c.state !== 'open' && c.state !== 'recovering') return c.closeError ?? new AmqpClosedConnection({ replyText: `connection is ${c.state}` });
     return this.closeReason ?? new ChannelClosed({ replyText: `channel ${this.channelId} is ${this.state}` });
   }
 
@@ -145,7 +153,12 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
    */
   protected startClose(replyCode: number, replyText: string, timeout: number): Promise<void> {
     if (this.closeWaiter !== null) return this.closeWaiter.promise;
-    if (this.state === 'closed' || this.conn.state !== 'open') {
+    if (this.state === 'open' && this.conn.state === 'recovering' && !this.conn.linkUp) {
+      // Nothing to tell a broker that lost the channel with the link: it is closed here, and not replayed.
+      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
+      return Promise.resolve();
+    }
+    if (this.state === 'closed' || !this.conn.linkUp) {
       if (this.state !== 'closed') this.finish(this.closedError());
       return Promise.resolve();
     }
@@ -201,7 +214,7 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   }
 
   /** @internal The connection is gone. */
-  connectionLost(err: AmqpClosedConnection): void {
+  connectionLost(err: AmqpClosedConnection | ChannelClosed): void {
     this.awaitingCloseOk = false;
     this.finish(err);
   }
@@ -268,6 +281,8 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     if (this.state !== 'open') return;
     const route = this.consumers.route(e.consumerTag);
     if (typeof route === 'object') {
+      // After a recovery the user's tags continue where the last link's ended.
+      if (this.acks.base !== 0) (e as { deliveryTag: number }).deliveryTag += this.acks.base;
       this.acks.delivered(e.deliveryTag, !route.noAck);
       route.deliver(body, e, properties);
       return;
@@ -294,6 +309,12 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     this.write(encodeChannelCloseOk, undefined);
     const method = a.classId === 0 ? undefined : methodName((a.classId << 16) | a.methodId);
     const err = new ChannelClosed({ code: a.replyCode, replyText: a.replyText, classId: a.classId, methodId: a.methodId, methodName: method });
+    if (this.replaying) {
+      // A replayed entity failed: only that request fails; recovery reopens the channel.
+      this.closedInReplay = err;
+      this.rpc.failSent(err);
+      return;
+    }
     this.finish(err);
   }
 

@@ -5,10 +5,15 @@
 import type { AmqpClosedConnection } from './errors.js';
 import type { AckFrames } from './framing/ack-frames.js';
 import type { FrameWriter } from './framing/frame-writer.js';
+import type { TopologyRecorder } from './recovery/topology.js';
 
 export interface ChannelHost {
-  /** The connection's state: channels take calls only while it is 'open'. */
+  /** The connection's state: channels take calls while it is 'open' (and hold them while 'recovering'). */
   readonly state: string;
+  /** A link is up with its handshake done (also while recovery replays). */
+  readonly linkUp: boolean;
+  /** What the user declared, when recovery replays topology; else null. */
+  readonly topology: TopologyRecorder | null;
   /** The error that ended the connection; null while it is up. */
   readonly closeError: AmqpClosedConnection | null;
   /** The broker's reason while it blocks publishing, else null. */
@@ -17,8 +22,11 @@ export interface ChannelHost {
   readonly fw: FrameWriter;
   /** The ack fast path over `fw`. */
   readonly ackFrames: AckFrames;
-  /** Hold a publish until the broker unblocks the connection. */
-  holdPublish(run: () => void, fail: (err: Error) => void): void;
+  /**
+   * Hold a publish of `bytes` until the connection is unblocked and
+   * recovered; throws `PublishBufferFull` past maxHeldBytes.
+   */
+  holdPublish(bytes: number, run: () => void, fail: (err: Error) => void): void;
   /** Hand an error to the connection's onError; never throws. */
   report(err: unknown): void;
   /** The channel is finished with its id. */

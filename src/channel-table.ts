@@ -39,6 +39,11 @@ export class ChannelTable<C extends Numbered> {
     if (this.byId.get(ch.channelId) === ch) this.byId.delete(ch.channelId);
   }
 
+  /** Every channel, in id order. */
+  list(): C[] {
+    return [...this.byId.values()].sort((a, b) => a.channelId - b.channelId);
+  }
+
   /** Every channel, removed from the table (the connection ended). */
   takeAll(): C[] {
     const all = [...this.byId.values()];

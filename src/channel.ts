@@ -15,10 +15,12 @@ import {
 } from '../generated/basic.js';
 import { CHANNEL_FLOW } from '../generated/channel.js';
 import { CONFIRM_SELECT } from '../generated/confirm.js';
-import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND, type ExchangeBind } from '../generated/exchange.js';
+import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND } from '../generated/exchange.js';
 import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
+import { declareFlags, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
 import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
-import { ChannelCore, type CancellationCallbackOf, type ReturnCallbackOf } from './channel-core.js';
+import type { CancellationCallbackOf, ReturnCallbackOf } from './channel-core.js';
+import { RecoverableChannel } from './channel-recovery.js';
 import type { ChannelHost } from './channel-host.js';
 import { ConfirmTracker } from './confirms.js';
 import { Consumer, type ConsumerCallbackOf, type ConsumerHost } from './consumer.js';
@@ -59,16 +61,9 @@ export interface ChannelOptions {
 let tagCounter = 0;
 const tagPrefix = `amqp091-${process.pid}-${Date.now().toString(36)}`;
 
-/** A rejected promise that is not reported as unhandled if the caller ignores it (publish). */
-function quietRejection(err: unknown): Promise<never> {
-  const p = Promise.reject(err);
-  p.catch(() => undefined);
-  return p;
-}
-
 const done = (): void => undefined;
 
-export class Channel extends ChannelCore<Channel> {
+export class Channel extends RecoverableChannel<Channel> {
   /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
   private readonly publishCache = new PublishFrameCache();
 
@@ -109,26 +104,35 @@ export class Channel extends ChannelCore<Channel> {
 
   queueDeclare(queueName = '', o: QueueDeclareOptions = {}): Promise<QueueDeclareResult> {
     const args = { queue: queueName, exclusive: o.exclusive ?? false, ...declareFlags(o) };
-    return this.rpc.request(QUEUE_DECLARE, args, o).then((m) =>
-      m === null
-        ? { queue: queueName, messageCount: 0, consumerCount: 0 }
-        : { queue: m.args.queue, messageCount: m.args.messageCount, consumerCount: m.args.consumerCount },
-    );
+    return this.rpc.request(QUEUE_DECLARE, args, o).then((m) => {
+      const queue = m === null ? queueName : m.args.queue;
+      this.lastQueue = queue;
+      if (!args.passive) this.conn.topology?.declareQueue({ ...args, name: queue, serverNamed: queueName === '' });
+      return m === null ? { queue, messageCount: 0, consumerCount: 0 } : { queue, messageCount: m.args.messageCount, consumerCount: m.args.consumerCount };
+    });
+  }
+
+  /** The name a queue has now: a server-named queue gets a new one at each recovery. */
+  recoveredQueueName(oldName: string): string {
+    return this.conn.topology?.currentName(oldName) ?? oldName;
   }
 
   queueDelete(queueName: string, o: QueueDeleteOptions = {}): Promise<{ messageCount: number }> {
     const args = { queue: queueName, ifUnused: o.ifUnused ?? false, ifEmpty: o.ifEmpty ?? false, noWait: o.noWait ?? false };
-    return this.rpc.request(QUEUE_DELETE, args, o).then((m) => ({ messageCount: m?.args.messageCount ?? 0 }));
+    return this.rpc.request(QUEUE_DELETE, args, o).then((m) => {
+      this.conn.topology?.deleteQueue(queueName);
+      return { messageCount: m?.args.messageCount ?? 0 };
+    });
   }
 
   queueBind(queueName: string, exchangeName: string, routingKey: string, o: BindOptions = {}): Promise<void> {
     const args = { queue: queueName, exchange: exchangeName, routingKey, noWait: o.noWait ?? false, arguments: o.arguments ?? {} };
-    return this.rpc.request(QUEUE_BIND, args, o).then(done);
+    return this.rpc.request(QUEUE_BIND, args, o).then(() => this.conn.topology?.bind(queueBinding(args)));
   }
 
   queueUnbind(queueName: string, exchangeName: string, routingKey: string, o: QueueUnbindOptions = {}): Promise<void> {
     const args = { queue: queueName, exchange: exchangeName, routingKey, arguments: o.arguments ?? {} };
-    return this.rpc.request(QUEUE_UNBIND, args, { timeout: o.timeout }).then(done);
+    return this.rpc.request(QUEUE_UNBIND, args, { timeout: o.timeout }).then(() => this.conn.topology?.unbind(queueBinding(args)));
   }
 
   queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{ messageCount: number }> {
@@ -140,20 +144,24 @@ export class Channel extends ChannelCore<Channel> {
 
   exchangeDeclare(exchangeName: string, typeName = 'direct', o: ExchangeDeclareOptions = {}): Promise<void> {
     const args = { exchange: exchangeName, type: typeName, internal: o.internal ?? false, ...declareFlags(o) };
-    return this.rpc.request(EXCHANGE_DECLARE, args, o).then(done);
+    return this.rpc.request(EXCHANGE_DECLARE, args, o).then(() => {
+      if (!args.passive) this.conn.topology?.declareExchange({ ...args, name: exchangeName });
+    });
   }
 
   exchangeDelete(exchangeName: string, o: ExchangeDeleteOptions = {}): Promise<void> {
     const args = { exchange: exchangeName, ifUnused: o.ifUnused ?? false, noWait: o.noWait ?? false };
-    return this.rpc.request(EXCHANGE_DELETE, args, o).then(done);
+    return this.rpc.request(EXCHANGE_DELETE, args, o).then(() => this.conn.topology?.deleteExchange(exchangeName));
   }
 
   exchangeBind(exchangeDestination: string, exchangeSource: string, routingKey: string, o: BindOptions = {}): Promise<void> {
-    return this.rpc.request(EXCHANGE_BIND, exchangeBinding(exchangeDestination, exchangeSource, routingKey, o), o).then(done);
+    const args = exchangeBinding(exchangeDestination, exchangeSource, routingKey, o);
+    return this.rpc.request(EXCHANGE_BIND, args, o).then(() => this.conn.topology?.bind(exchangeBindingRecord(args)));
   }
 
   exchangeUnbind(exchangeDestination: string, exchangeSource: string, routingKey: string, o: BindOptions = {}): Promise<void> {
-    return this.rpc.request(EXCHANGE_UNBIND, exchangeBinding(exchangeDestination, exchangeSource, routingKey, o), o).then(done);
+    const args = exchangeBinding(exchangeDestination, exchangeSource, routingKey, o);
+    return this.rpc.request(EXCHANGE_UNBIND, args, o).then(() => this.conn.topology?.unbind(exchangeBindingRecord(args)));
   }
 
   // ---------------------------------------------------------------- publish
@@ -175,9 +183,10 @@ export class Channel extends ChannelCore<Channel> {
     properties?: BasicPropertiesInit,
     o?: PublishOptions,
   ): Promise<void> {
-    if (this.conn.blocked !== null && this.usable()) {
+    if ((this.conn.blocked !== null || this.conn.state === 'recovering') && this.accepting()) {
+      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : (payload?.length ?? 0);
       const held = new Promise<void>((resolve, reject) => {
-        this.conn.holdPublish(() => this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject), reject);
+        this.conn.holdPublish(bytes, () => this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject), reject);
       });
       held.catch(() => undefined);
       return held;
@@ -212,7 +221,7 @@ export class Channel extends ChannelCore<Channel> {
 
   basicQos(o: QosOptions = {}): Promise<void> {
     const args = { prefetchSize: o.prefetchSize ?? 0, prefetchCount: o.prefetchCount ?? 0, global: o.connectionGlobal ?? false };
-    return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout }).then(done);
+    return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout }).then(() => void this.qos.set(args.global, args));
   }
 
   /**
@@ -225,7 +234,7 @@ export class Channel extends ChannelCore<Channel> {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       return Promise.reject(new TypeError(`basicConsume: concurrency must be a positive integer, got ${String(concurrency)}`));
     }
-    if (!this.usable()) return Promise.reject(this.closedError());
+    if (!this.accepting()) return Promise.reject(this.closedError());
     const tag = o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
     if (this.consumers.has(tag)) {
       return Promise.reject(new DuplicateConsumerTag(`consumer tag '${tag}' is already active on channel ${this.channelId}`));
@@ -243,6 +252,9 @@ export class Channel extends ChannelCore<Channel> {
     };
     this.consumers.add(consumer);
     const started = (): { consumerTag: string } => {
+      // Recorded as the broker resolved it: a consume on '' means the channel's last declared queue.
+      consumer.recorded = { ...args, queue: args.queue === '' ? this.lastQueue : args.queue };
+      this.conn.topology?.consumerAdded(consumer.recorded.queue);
       // Let the caller's continuation run first, then start calling back.
       setImmediate(() => consumer.activate());
       return { consumerTag: tag };
@@ -270,7 +282,7 @@ export class Channel extends ChannelCore<Channel> {
    * rejected with requeue (unless it is noAck), never passed to the callback.
    */
   basicCancel(consumerTag: string, o: CancelOptions = {}): Promise<void> {
-    if (!this.usable()) return Promise.reject(this.closedError());
+    if (!this.accepting()) return Promise.reject(this.closedError());
     const consumer = this.consumers.get(consumerTag);
     // After the cancel, so that requeued messages do not come back to it.
     const requeueBuffered = (): void => {
@@ -282,7 +294,9 @@ export class Channel extends ChannelCore<Channel> {
     if (consumer !== undefined) this.consumers.cancelling(consumer);
     const args = { consumerTag, noWait: o.noWait ?? false };
     return this.rpc.request(BASIC_CANCEL, args, { ...o, onSent: requeueBuffered }).then(() => {
-      if (consumer !== undefined && this.consumers.remove(consumer)) consumer.state = 'cancelled';
+      if (consumer === undefined || !this.consumers.remove(consumer)) return;
+      consumer.state = 'cancelled';
+      if (consumer.recorded !== null) this.conn.topology?.consumerCancelled(consumer.recorded.queue);
     });
   }
 
@@ -292,11 +306,12 @@ export class Channel extends ChannelCore<Channel> {
     return this.rpc.request(BASIC_GET, { queue: queueName, noAck }, { timeout: o.timeout }).then((m) => {
       if (m === null || m.id !== BASIC_GET_OK || m.content === undefined) throw new EmptyQueue(`queue '${queueName}' is empty`);
       const a = m.args;
-      this.acks.delivered(a.deliveryTag, !noAck);
+      const deliveryTag = a.deliveryTag + this.acks.base;
+      this.acks.delivered(deliveryTag, !noAck);
       return {
         message: m.content.body,
         properties: m.content.properties,
-        deliveryTag: a.deliveryTag,
+        deliveryTag,
         redelivered: a.redelivered,
         exchangeName: a.exchange,
         routingKey: a.routingKey,
@@ -326,7 +341,7 @@ export class Channel extends ChannelCore<Channel> {
   /** The tag to settle, or a synchronous throw: TypeError for a bad tag, the close error on a closed channel. */
   private settleable(what: string, deliveryTag: unknown): number {
     const tag = this.acks.checkType(what, deliveryTag);
-    if (!this.usable()) throw this.closedError();
+    if (!this.accepting()) throw this.closedError();
     return this.acks.check(what, tag);
   }
 
@@ -372,18 +387,3 @@ export interface Channel {
   basicPublish: Channel['publish'];
 }
 Channel.prototype.basicPublish = Channel.prototype.publish;
-
-/** The flags queue.declare and exchange.declare share, with their defaults. */
-function declareFlags(o: QueueDeclareOptions | ExchangeDeclareOptions) {
-  return {
-    passive: o.passive ?? false,
-    durable: o.durable ?? false,
-    autoDelete: o.autoDelete ?? false,
-    noWait: o.noWait ?? false,
-    arguments: o.arguments ?? {},
-  };
-}
-
-function exchangeBinding(destination: string, source: string, routingKey: string, o: BindOptions): ExchangeBind {
-  return { destination, source, routingKey, noWait: o.noWait ?? false, arguments: o.arguments ?? {} };
-}

@@ -34,6 +34,12 @@ export class ConfirmTracker {
     this.settle(tag, multiple, PublishFailed);
   }
 
+  /** The link dropped: unsettled publishes reject with `err`; the new link's channel counts from 1 again. */
+  restart(err: Error): void {
+    this.failAll(err);
+    this.nextTag = 1;
+  }
+
   /** Reject every unsettled publish with `err` (the channel or connection closed). */
   failAll(err: Error): void {
     const list = [...this.pending.values()];

@@ -1,117 +1,56 @@
-// AmqpProtocol: one AMQP connection. It owns the socket's Link, the frame
-// parser and writer, the channels, heartbeats and the connection's
-// lifecycle, and ends the connection exactly once, failing everything that
-// waits with the one error that ended it. The handshake (handshake.ts) and
-// the routing of inbound frames (framing/inbound.ts) are modules of their
-// own. It never emits 'error': errors go to the `onError` option.
+// AmqpProtocol: one AMQP connection, as the user holds it. The link
+// machinery is in ConnectionCore (connection-core.ts); here are the public
+// calls and what happens when the link is lost: the end of the connection,
+// or, with recovery on, a new link to the next host with everything the
+// user had replayed on it (recovery/). The user's objects survive.
 
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import {
-  CONNECTION_BLOCKED,
-  CONNECTION_CLOSE,
-  CONNECTION_CLOSE_OK,
-  CONNECTION_UNBLOCKED,
-  encodeConnectionClose,
-  encodeConnectionCloseOk,
-  type ConnectionClose,
-} from '../generated/connection.js';
-import { FRAME_METHOD } from '../generated/constants.js';
-import { methodName, type IncomingMethod } from '../generated/dispatch.js';
-import { AmqpClosedConnection, FrameError, NoChannelAvailable, TimeoutError } from './errors.js';
+import { AmqpClosedConnection, NoChannelAvailable, TimeoutError } from './errors.js';
 import { Channel, type ChannelOptions } from './channel.js';
 import type { ChannelHost } from './channel-host.js';
-import { ChannelTable } from './channel-table.js';
-import { AckFrames } from './framing/ack-frames.js';
-import { FrameParser } from './framing/frame-parser.js';
-import { FrameWriter, type MethodEncoder } from './framing/frame-writer.js';
-import { InboundRouter } from './framing/inbound.js';
-import { Handshake } from './handshake.js';
-import { Heartbeat } from './heartbeat.js';
-import { HeldPublishes } from './held-publishes.js';
-import { Link, type LinkHandler } from './link.js';
-import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
-import { DEFAULT_MAX_BODY_SIZE, type CloseOptions, type ProtocolOptions } from './options.js';
-import { reportError } from './report.js';
-import { fitShortstr, type FieldTable } from './wire/index.js';
+import { ConnectionCore, type SocketEnd } from './connection-core.js';
+import type { Endpoint } from './endpoints.js';
+import type { CloseOptions, ProtocolOptions } from './options.js';
+import type { RecoveryPolicy } from './recovery/policy.js';
+import { Recoverer } from './recovery/recoverer.js';
+import { replay } from './recovery/replay.js';
+import { TopologyRecorder } from './recovery/topology.js';
 
-export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed';
+export { type ConnectionState, type AmqpProtocolEvents } from './connection-core.js';
 
-const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
-/** How long the socket may linger after connection.close / close-ok (for the peer's answer). */
-const FRAME_ERROR_LINGER = 1000;
 const DEFAULT_CLOSE_TIMEOUT = 2000;
 
-type SocketEnd = 'destroy' | 'end' | 'await-close-ok';
-
-export interface AmqpProtocolEvents {
-  blocked: [reason: string];
-  unblocked: [];
+/** @internal How connect() lets a protocol reconnect: where, and how to open a link there. */
+export interface RecoverySetup {
+  policy: RecoveryPolicy;
+  endpoints: readonly Endpoint[];
+  /** Index of the endpoint connected now. */
+  current: number;
+  /** Open a socket to `endpoint` and attach it (handshake included). */
+  dial(endpoint: Endpoint): Promise<void>;
 }
 
-export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements ChannelHost {
-  /** 'connecting' → 'open' → 'closing' → 'closed' (or straight to 'closed' on failure). */
-  state: ConnectionState = 'connecting';
-  /** The server's connection.start properties. */
-  serverProperties: FieldTable = {};
-  /** Negotiated channel-max (0 = no limit). */
-  serverChannelMax = 0;
-  /** Negotiated frame-max (0 = no limit). */
-  serverFrameMax = 0;
-  /** Negotiated heartbeat in seconds (0 = none). */
-  serverHeartbeat = 0;
-  /** The broker's reason while it blocks publishing (connection.blocked), else null. */
-  blocked: string | null = null;
-  /** The error that ended the connection; null while it is up. */
-  closeError: AmqpClosedConnection | null = null;
-  /** The options the protocol was made with, without the password. */
-  readonly options: Readonly<Omit<ProtocolOptions, 'password'>>;
-  /** Kept in an ES private field: inspection, JSON and errors never reach it. */
-  #password: string;
-
-  /** @internal The frame writer every channel writes through. */
-  readonly fw: FrameWriter;
-  /** @internal The ack fast path over `fw`. */
-  readonly ackFrames: AckFrames;
-  private readonly parser: FrameParser;
-  private link: Link | null = null;
-  private readonly channels = new ChannelTable<Channel>();
-  private heartbeat: Heartbeat | null = null;
-  private lastReceived = 0;
-  private handshake: Handshake | null = null;
-  private opening: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  private userClosed = false;
-  private closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null =
-    null;
-  private readonly held = new HeldPublishes();
-  /** After a frame error: the socket stays open (≤ 1 s) for the broker's close-ok. */
-  private awaitingFinalCloseOk = false;
-  private readonly ended: Promise<void>;
-  private markEnded!: () => void;
+export class AmqpProtocol extends ConnectionCore implements ChannelHost {
+  /** @internal What the user declared, when recovery replays topology; else null. */
+  topology: TopologyRecorder | null = null;
+  private recovery: RecoverySetup | null = null;
+  private recoverer: Recoverer | null = null;
+  /** Channels recovery opened for itself (to replay exchanges, queues and bindings). */
+  private readonly recoveryChannels = new WeakSet<Channel>();
+  /** Settles once the current outage ends (recovered or given up). */
+  private outage: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(options: ProtocolOptions = {}) {
-    super();
-    const { password, ...rest } = options;
-    this.options = rest;
-    this.#password = password ?? 'guest';
-    this.fw = new FrameWriter((chunks, written) => (this.link === null ? true : this.link.write(chunks, written)));
-    this.ackFrames = new AckFrames(this.fw);
-    const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-    const router = new InboundRouter({
-      connectionState: () => this.state,
-      maxBodySize,
-      channel: (id) => this.channels.get(id),
-      onConnectionMethod: (m) => this.onConnectionMethod(m),
-      onFrameAfterClose: (type, channel, buf, start) => this.onFrameAfterClose(type, channel, buf, start),
-    });
-    this.parser = new FrameParser(router.onFrame, router.onBodyStart);
-    this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
+    super(options);
   }
 
   // ------------------------------------------------------------ public API
 
-  /** Open a channel on the next free id; `NoChannelAvailable` when none is left. */
+  /**
+   * Open a channel on the next free id; `NoChannelAvailable` when none is
+   * left. While the connection is recovering, waits for it.
+   */
   channel(o: ChannelOptions = {}): Promise<Channel> {
+    if (this.state === 'recovering' && this.outage !== null) return this.outage.promise.then(() => this.channel(o));
     if (this.state !== 'open') return Promise.reject(this.goneError());
     const id = this.channels.allocate();
     if (id === 0) return Promise.reject(new NoChannelAvailable(`all ${this.channels.limit} channel ids are in use`));
@@ -123,14 +62,15 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
   /**
    * connection.close / close-ok; closes every channel. Waits for close-ok
    * up to `timeout` (default 2000 ms), then destroys the socket; always
-   * resolves. On a blocked connection, does not wait for close-ok.
+   * resolves. On a blocked connection, does not wait for close-ok. While
+   * recovering, stops recovery and ends at once.
    */
   close(o: CloseOptions = {}): Promise<void> {
     if (this.state === 'closed') return Promise.resolve();
     if (this.closing !== null) return this.closing.promise;
     this.userClosed = true;
     const err = new AmqpClosedConnection({ code: 200, replyText: 'connection closed by the client' });
-    if (this.state === 'connecting') {
+    if (this.state === 'connecting' || this.state === 'recovering') {
       this.shutdown(err, 'destroy', false);
       return Promise.resolve();
     }
@@ -149,12 +89,12 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     return promise;
   }
 
-  /** Resolves when the connection has ended; rejects `TimeoutError` after `timeout` ms. */
+  /** Resolves when the connection has ended (it keeps waiting through a recovery); rejects `TimeoutError` after `timeout` ms. */
   waitClosed(timeout?: number): Promise<void> {
-    if (this.state === 'closed' || timeout === undefined) return this.ended;
+    if (this.state === 'closed' || timeout === undefined) return this.whenEnded;
     return new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new TimeoutError(`connection still open after ${timeout} ms`)), timeout);
-      void this.ended.then(() => {
+      void this.whenEnded.then(() => {
         clearTimeout(t);
         resolve();
       });
@@ -163,30 +103,22 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
 
   // ------------------------------------------------------------ internal API
 
-  /**
-   * @internal Start the handshake on a connected socket (connect() does
-   * this). Resolves once connection.open-ok arrives.
-   */
-  attach(socket: Socket): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.link !== null) throw new TypeError('AmqpProtocol.attach: already attached');
-      if (this.state === 'closed') throw this.goneError();
-      this.handshake = new Handshake(this.options, this.#password, this.handshakeHost);
-      this.opening = { resolve, reject };
-      this.lastReceived = Date.now();
-      this.link = new Link(socket, this.linkHandler);
-      this.link.write([PROTOCOL_HEADER]);
-    });
+  /** @internal connect() turns recovery on once the first link is open. */
+  enableRecovery(setup: RecoverySetup): void {
+    this.recovery = setup;
+    if (setup.policy.topology) this.topology = new TopologyRecorder();
   }
 
   /** @internal End the connection with `err` (connect timeout, say); not reported to onError. */
   abort(err: AmqpClosedConnection): void {
-    this.shutdown(err, 'destroy', false);
+    if (this.state === 'recovering') this.lost(err, 'destroy', true);
+    else this.shutdown(err, 'destroy', false);
   }
 
   /** @internal Transport.close(): the user destroys the socket. */
   transportClosing(): void {
     this.userClosed = true;
+    if (this.state === 'recovering') this.shutdown(new AmqpClosedConnection({ replyText: 'transport closed by the user' }), 'destroy', false);
   }
 
   /** @internal A channel is finished with its id. */
@@ -195,202 +127,111 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     if (own === ch) this.channels.release(own);
   }
 
-  /** @internal Hold a publish until the broker unblocks the connection. */
-  holdPublish(run: () => void, fail: (err: Error) => void): void {
-    this.held.hold(run, fail);
+  /** @internal Hold a publish until the connection is unblocked and recovered (PublishBufferFull past maxHeldBytes). */
+  holdPublish(bytes: number, run: () => void, fail: (err: Error) => void): void {
+    this.held.hold(bytes, run, fail);
   }
 
-  /** @internal Hand an error to the onError option; never throws. */
-  report(err: unknown): void {
-    reportError(this.options.onError, err);
-  }
+  // ------------------------------------------------------------ losing the link
 
-  // ------------------------------------------------------------ socket events
-
-  private readonly linkHandler: LinkHandler = {
-    onData: (chunk) => this.onData(chunk),
-    onDrain: () => this.fw.drained(),
-    onClosed: (err) => this.onSocketClosed(err),
-  };
-
-  private onData(chunk: Buffer): void {
-    this.lastReceived = Date.now();
-    if (this.state === 'closed' && !this.awaitingFinalCloseOk) return;
-    try {
-      this.parser.push(chunk);
-    } catch (err) {
-      this.protocolError(err);
-    }
-  }
-
-  private onSocketClosed(err: Error | undefined): void {
-    this.awaitingFinalCloseOk = false;
+  protected lost(err: AmqpClosedConnection, socket: SocketEnd, recoverable: boolean): void {
     if (this.state === 'closed') return;
-    let text: string;
-    if (this.userClosed) text = 'transport closed by the user';
-    else if (this.state === 'connecting') {
-      text =
-        this.handshake?.step === 'start'
-          ? 'the server closed the socket before connection.start (a TLS port? then use amqps:// or the `ssl` option)'
-          : 'the server closed the socket during the handshake (wrong credentials or vhost?)';
-    } else text = 'the socket closed unexpectedly';
-    if (err !== undefined) text += `: ${err.message}`;
-    this.shutdown(new AmqpClosedConnection({ code: 0, replyText: text, cause: err }), 'destroy', true);
-  }
-
-  // ------------------------------------------------------------ connection methods
-
-  private onConnectionMethod(m: IncomingMethod): void {
-    if (this.handshake?.onMethod(m)) return;
-    switch (m.id) {
-      case CONNECTION_CLOSE:
-        return this.onServerClose(m.args);
-      case CONNECTION_CLOSE_OK:
-        if (this.state !== 'closing' || this.closing === null) break;
-        this.shutdown(this.closing.err, 'destroy', false);
-        return;
-      case CONNECTION_BLOCKED:
-        this.blocked = m.args.reason;
-        this.safeEmit('blocked', m.args.reason);
-        return;
-      case CONNECTION_UNBLOCKED:
-        this.blocked = null;
-        this.safeEmit('unblocked');
-        this.held.release();
-        return;
-      default:
-        break;
+    if (this.state === 'recovering') {
+      // An attempt's link failed (handshake or replay): the recoverer moves on.
+      this.dropLinkForRecovery(err, socket);
+      return;
     }
-    throw new FrameError(`unexpected ${methodName(m.id)} on channel 0 (connection ${this.state})`, 503);
+    if (!recoverable || this.recovery === null || this.state !== 'open') {
+      this.shutdown(err, socket, true);
+      return;
+    }
+    this.startRecovery(err, socket);
   }
 
-  /** What the handshake may do to the connection. */
-  private readonly handshakeHost = {
-    send: <T>(encode: MethodEncoder<T>, args: T): void => this.fw.writeMethod(0, encode, args),
-    tuned: (t: Tuning): void => this.tuned(t),
-    opened: (serverProperties: FieldTable): void => {
-      if (this.state !== 'connecting') return;
-      this.serverProperties = serverProperties;
-      this.state = 'open';
-      this.opening?.resolve();
-      this.opening = null;
-    },
-    refused: (err: AmqpClosedConnection): void => this.shutdown(err, 'destroy', false),
-  };
-
-  private tuned(t: Tuning): void {
-    this.serverChannelMax = t.channelMax;
-    this.serverFrameMax = t.frameMax;
-    this.serverHeartbeat = t.heartbeat;
-    this.channels.limit = effectiveChannelMax(t.channelMax);
-    const payload = effectiveFrameMax(t.frameMax) - 8;
-    this.parser.maxPayload = payload;
-    this.fw.maxPayload = payload;
-    if (t.heartbeat === 0) return;
-    this.heartbeat = new Heartbeat(t.heartbeat, {
-      lastSent: () => this.fw.lastFlush,
-      lastReceived: () => this.lastReceived,
-      send: () => this.fw.heartbeat(),
-      dead: (err) => this.shutdown(err, 'destroy', true),
+  private startRecovery(err: AmqpClosedConnection, socket: SocketEnd): void {
+    const setup = this.recovery!;
+    const since = Date.now();
+    this.state = 'recovering';
+    this.blocked = null;
+    // Whoever retries what failed here may: the link, not the request, was the problem.
+    Object.assign(err, { retriable: true });
+    this.dropLinkForRecovery(err, socket);
+    let resolve!: () => void;
+    this.outage = { promise: new Promise<void>((res) => (resolve = res)), resolve };
+    this.safeEmit('disconnected', err);
+    const recoverer = new Recoverer(setup.policy, setup.endpoints, {
+      isRecovering: () => this.state === 'recovering',
+      attempt: async (endpoint) => {
+        await setup.dial(endpoint);
+        await replay(this.replayHost, this.topology);
+      },
+      abandonLink: (e) => this.lost(e, 'destroy', true),
+      announce: (info) => this.safeEmit('recovering', info),
+      recovered: (info) => this.recovered(info),
+      gaveUp: (e) => this.gaveUp(e),
     });
-    this.heartbeat.start();
+    this.recoverer = recoverer;
+    void recoverer.run(setup.current, since).then((index) => {
+      if (index >= 0) setup.current = index;
+    });
   }
 
-  private onServerClose(a: ConnectionClose): void {
-    this.fw.writeMethod(0, encodeConnectionCloseOk, undefined);
-    const method = a.classId === 0 ? undefined : methodName((a.classId << 16) | a.methodId);
-    const err = new AmqpClosedConnection({ code: a.replyCode, replyText: a.replyText, classId: a.classId, methodId: a.methodId, methodName: method });
-    this.shutdown(err, 'end', !this.userClosed);
+  private readonly replayHost = {
+    isLinkUp: () => this.linkUp,
+    userChannels: () => this.userChannels(),
+    openRecoveryChannel: async (): Promise<Channel> => {
+      const id = this.channels.allocate();
+      if (id === 0) throw new NoChannelAvailable('no channel id left for recovery');
+      const ch = Channel.create(this, id);
+      this.channels.add(ch);
+      this.recoveryChannels.add(ch);
+      await ch.openForRecovery();
+      return ch;
+    },
+    report: (e: unknown) => this.report(e),
+  };
+
+  private recovered(info: { host: string; port: number; attempts: number; downtimeMs: number }): void {
+    this.state = 'open';
+    this.recoverer = null;
+    for (const ch of this.userChannels()) ch.resume();
+    this.releaseHeld();
+    this.endOutage();
+    this.safeEmit('recovered', info);
   }
 
-  /** After a frame error only the broker's close-ok (or close) matters: then the socket can go. */
-  private onFrameAfterClose(type: number, channel: number, buf: Buffer, start: number): void {
-    if (!this.awaitingFinalCloseOk || type !== FRAME_METHOD || channel !== 0) return;
-    const id = buf.readUInt32BE(start);
-    if (id === CONNECTION_CLOSE_OK || id === CONNECTION_CLOSE) this.link?.destroy();
+  private gaveUp(err: AmqpClosedConnection): void {
+    this.recoverer = null;
+    this.shutdown(err, 'destroy', false);
+    this.safeEmit('recoveryFailed', err);
+    this.report(err);
   }
 
-  // ------------------------------------------------------------ ending
+  protected override shutdown(err: AmqpClosedConnection, socket: SocketEnd, report: boolean): void {
+    this.recoverer?.stop();
+    this.recoverer = null;
+    super.shutdown(err, socket, report);
+    this.endOutage();
+  }
 
-  /**
-   * The peer's bytes are invalid (FrameError), or it broke the protocol
-   * (SynchronizationError): tell it with connection.close and end.
-   */
-  private protocolError(raw: unknown): void {
-    const err =
-      raw instanceof AmqpClosedConnection
-        ? raw
-        : new AmqpClosedConnection(
-            { code: 541, replyText: `internal error: ${raw instanceof Error ? raw.message : String(raw)}`, cause: raw },
-            'connection closed',
-            false,
-          );
-    if (this.state === 'closed') return;
-    this.parser.resync();
-    const connecting = this.state === 'connecting';
-    if (this.link?.writable) {
-      this.writeClose(err.code || 501, err.replyText);
-      this.fw.flushNow();
+  private endOutage(): void {
+    const o = this.outage;
+    this.outage = null;
+    o?.resolve();
+  }
+
+  /** Let go of a lost link; the user's channels wait for the next one, recovery's own are done. */
+  private dropLinkForRecovery(err: AmqpClosedConnection, socket: SocketEnd): void {
+    this.dropLink(err, socket);
+    this.link = null;
+    for (const ch of this.channels.list()) {
+      if (this.recoveryChannels.has(ch)) ch.connectionLost(err);
+      else ch.linkDown(err);
     }
-    this.shutdown(err, connecting ? 'destroy' : 'await-close-ok', true);
   }
 
-  private writeClose(code: number, text: string): void {
-    try {
-      this.fw.writeMethod(0, encodeConnectionClose, { replyCode: code, replyText: fitShortstr(text), classId: 0, methodId: 0 });
-    } catch {
-      // nothing more can be written
-    }
-  }
-
-  /**
-   * End the connection once: fail every channel and waiter with `err`,
-   * settle close()/waitClosed(), release the socket, tell onError if asked.
-   */
-  private shutdown(err: AmqpClosedConnection, socket: SocketEnd, report: boolean): void {
-    if (this.state === 'closed') return;
-    const wasUp = this.state === 'open' || this.state === 'closing';
-    this.state = 'closed';
-    this.closeError = err;
-    this.heartbeat?.stop();
-    this.heartbeat = null;
-    this.held.failAll(err);
-    for (const ch of this.channels.takeAll()) ch.connectionLost(err);
-    if (socket === 'end') {
-      this.fw.flushNow();
-      this.fw.fail(err);
-      this.link?.end();
-      this.link?.destroyAfter(FRAME_ERROR_LINGER);
-    } else if (socket === 'await-close-ok') {
-      this.fw.fail(err);
-      this.awaitingFinalCloseOk = true;
-      this.link?.destroyAfter(FRAME_ERROR_LINGER);
-    } else {
-      this.fw.fail(err);
-      this.link?.destroy();
-    }
-    const opening = this.opening;
-    this.opening = null;
-    opening?.reject(err);
-    const closing = this.closing;
-    if (closing !== null) {
-      if (closing.timer !== null) clearTimeout(closing.timer);
-      closing.resolve();
-    }
-    this.markEnded();
-    if (report && wasUp && !this.userClosed) this.report(err);
-  }
-
-  private goneError(): AmqpClosedConnection {
-    return this.closeError ?? new AmqpClosedConnection({ replyText: `connection is ${this.state}` });
-  }
-
-  /** Emit to the user's listeners; what a listener throws goes to onError. */
-  private safeEmit<K extends keyof AmqpProtocolEvents>(event: K, ...args: AmqpProtocolEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: AmqpProtocolEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.report(err);
-    }
+  /** The user's channels (not recovery's own), in id order. */
+  private userChannels(): Channel[] {
+    return this.channels.list().filter((ch) => !this.recoveryChannels.has(ch));
   }
 }

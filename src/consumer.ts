@@ -4,7 +4,7 @@
 // A callback that throws or rejects goes to the connection's onError.
 
 import type { Envelope } from './framing/envelope.js';
-import type { BasicProperties } from '../generated/basic.js';
+import type { BasicConsume, BasicProperties } from '../generated/basic.js';
 
 /** A consumer callback; `Ch` is the channel type it receives (Channel). */
 export type ConsumerCallbackOf<Ch> = (channel: Ch, body: Buffer, envelope: Envelope, properties: BasicProperties) => void | Promise<void>;
@@ -34,6 +34,8 @@ export class Consumer<Ch> {
   ready = false;
   /** Callbacks running now. */
   inFlight = 0;
+  /** The basic.consume the broker accepted (queue resolved): what recovery sends again; null until consume-ok. */
+  recorded: BasicConsume | null = null;
   private queue: (Delivery | undefined)[] = [];
   private head = 0;
   private pumping = false;

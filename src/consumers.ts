@@ -68,6 +68,17 @@ export class ConsumerRegistry<Ch> {
     this.cancelled.clear();
   }
 
+  /** The link dropped: buffered deliveries are void (the broker requeues them); consumers stay. */
+  dropBuffered(): void {
+    for (const c of this.active.values()) c.takeBuffered();
+    this.cancelled.clear();
+  }
+
+  /** Consumers that the broker had started, in the order they started: what recovery registers again. */
+  replayable(): Consumer<Ch>[] {
+    return [...this.active.values()].filter((c) => c.recorded !== null && (c.state === 'active' || c.state === 'starting'));
+  }
+
   tags(): string[] {
     return [...this.active.keys()];
   }

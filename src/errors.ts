@@ -80,6 +80,8 @@ export class AmqpClosedConnection extends AmqpError implements Closed {
   declare readonly classId: number;
   declare readonly methodId: number;
   declare readonly retriable: boolean;
+  /** On the initial connect's rejection with several hosts: every host's error in order, this one last. */
+  declare errors?: readonly AmqpClosedConnection[];
 
   constructor(details: CloseDetails = {}, what = 'connection closed', retriable = isRetriable(details.code ?? 0)) {
     super(describeClose(what, details), details.cause === undefined ? undefined : { cause: details.cause });
@@ -147,3 +149,16 @@ export class PublishFailed extends AmqpError {
 
 /** A call that waits for a reply did not get one in time. */
 export class TimeoutError extends AmqpError {}
+
+/** A publish would take the bytes held (blocked, flow or recovering) past `maxHeldBytes`; nothing was sent. */
+export class PublishBufferFull extends AmqpError {}
+
+/** Recovery could not declare again an entity the user had declared (`entity` says which); replay went on. */
+export class TopologyRecoveryError extends AmqpError {
+  constructor(
+    readonly entity: string,
+    override readonly cause: unknown,
+  ) {
+    super(`topology recovery failed for ${entity}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

@@ -40,7 +40,12 @@ export {
   ConsumerCancelled,
   PublishFailed,
   TimeoutError,
+  PublishBufferFull,
+  TopologyRecoveryError,
   type CloseDetails,
 } from './errors.js';
 export { MessageReturned } from './message-returned.js';
 export type { ProtocolOptions, LoginMethod, ErrorCallback, CloseOptions } from './options.js';
+export type { HostSpec } from './endpoints.js';
+export type { RecoveryOptions } from './recovery/policy.js';
+export type { RecoveringInfo, RecoveredInfo } from './recovery/events.js';

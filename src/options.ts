@@ -29,6 +29,8 @@ export interface ProtocolOptions {
   heartbeat?: number;
   /** Incoming bodies larger than this end the connection (501). Default 512 MiB. */
   maxBodySize?: number;
+  /** Body bytes of publishes held while blocked or recovering; past it publish rejects `PublishBufferFull`. Default 64 MiB. */
+  maxHeldBytes?: number;
 }
 
 export interface CloseOptions {
@@ -39,6 +41,7 @@ export interface CloseOptions {
 }
 
 export const DEFAULT_MAX_BODY_SIZE = 512 * 1024 * 1024;
+export const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT = 30_000;
 /** RabbitMQ's default frame-max; used when both sides say "no limit". */
 export const UNLIMITED_FRAME_MAX = 131_072;

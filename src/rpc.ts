@@ -10,7 +10,8 @@
 // timed out on the wire stays at the head, marked abandoned, so its late
 // reply is consumed rather than taken for the next call's. No-wait requests
 // queue behind the others too, so requests reach the broker in the order
-// they were made.
+// they were made. While the link is down the queue is paused: calls wait,
+// and recovery's own requests (urgent) go ahead of them.
 
 import { TimeoutError } from './errors.js';
 import type { BasicProperties } from '../generated/basic.js';
@@ -58,6 +59,8 @@ interface PendingCall {
   /** Timed out or failed: a reply that still comes is dropped. */
   abandoned: boolean;
   sent: boolean;
+  /** Recovery's own request: sent while the queue is paused, ahead of the user's. */
+  readonly urgent: boolean;
   timer: NodeJS.Timeout | null;
 }
 
@@ -65,6 +68,8 @@ const NO_REPLY: readonly MethodId[] = [];
 
 export class RpcQueue {
   private calls: PendingCall[] = [];
+  /** The link is down or recovery is replaying: only urgent calls go out. */
+  private paused = false;
 
   constructor(private readonly host: RpcHost) {}
 
@@ -74,8 +79,28 @@ export class RpcQueue {
    * Every failure rejects, none throws.
    */
   request<K extends RequestId>(id: K, args: MethodArgs[K], o: RequestOptions = {}): Promise<Reply<K> | null> {
+    return this.enqueue(id, args, o, false);
+  }
+
+  /** Recovery's request: sent ahead of every call still waiting, even while paused. */
+  urgent<K extends RequestId>(id: K, args: MethodArgs[K]): Promise<Reply<K> | null> {
+    return this.enqueue(id, args, {}, true);
+  }
+
+  /** Hold back the user's calls (the link is down). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Let the user's calls go out again. */
+  resume(): void {
+    this.paused = false;
+    this.sendHead();
+  }
+
+  private enqueue<K extends RequestId>(id: K, args: MethodArgs[K], o: RequestOptions, urgent: boolean): Promise<Reply<K> | null> {
     return new Promise<Reply<K> | null>((resolve, reject) => {
-      if (!this.host.accepts(id)) {
+      if (!urgent && !this.host.accepts(id)) {
         reject(this.host.closedError());
         return;
       }
@@ -91,12 +116,17 @@ export class RpcQueue {
         fail: reject,
         abandoned: false,
         sent: false,
+        urgent,
         timer: null,
       };
-      this.calls.push(call);
+      if (urgent) {
+        // After the urgent calls already waiting, before the user's.
+        const at = this.calls.findIndex((c) => !c.urgent && !c.sent);
+        this.calls.splice(at < 0 ? this.calls.length : at, 0, call);
+      } else this.calls.push(call);
       const timeout = noWait ? undefined : o.timeout;
       if (timeout !== undefined) call.timer = setTimeout(() => this.expire(call, timeout), timeout);
-      if (this.calls.length === 1) this.sendHead();
+      if (this.calls[0] === call) this.sendHead();
     });
   }
 
@@ -122,6 +152,13 @@ export class RpcQueue {
     for (const c of calls) this.abandon(c, err);
   }
 
+  /** The link dropped: calls on the wire will get no reply; fail them. The others wait. */
+  failSent(err: Error): void {
+    const sent = this.calls.filter((c) => c.sent);
+    this.calls = this.calls.filter((c) => !c.sent);
+    for (const c of sent) this.abandon(c, err);
+  }
+
   /** Fail the calls not yet written (the channel is closing: they never will be). */
   failUnsent(err: Error): void {
     const unsent = this.calls.filter((c) => !c.sent);
@@ -139,6 +176,7 @@ export class RpcQueue {
   private sendHead(): void {
     while (this.calls.length > 0) {
       const call = this.calls[0]!;
+      if (call.sent || (this.paused && !call.urgent)) return;
       try {
         this.host.write(REQUEST_ENCODERS[call.id] as MethodEncoder<unknown>, call.args);
       } catch (err) {

@@ -171,6 +171,12 @@ export class FrameWriter {
     for (const x of list) x.reject(err);
   }
 
+  /** A new link (recovery): writing works again after fail(). */
+  restart(): void {
+    this.failure = null;
+    this.scheduled = false;
+  }
+
   /**
    * Continue in a fresh slab when `need` bytes do not fit in this one:
    * growing it would copy everything written this turn into new memory

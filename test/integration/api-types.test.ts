@@ -50,7 +50,7 @@ describe('public API', () => {
 
   it('has precise types (no any)', () => {
     expectTypeOf(root.connect).returns.resolves.toEqualTypeOf<[Transport, AmqpProtocol]>();
-    expectTypeOf<AmqpProtocol['state']>().toEqualTypeOf<'connecting' | 'open' | 'closing' | 'closed'>();
+    expectTypeOf<AmqpProtocol['state']>().toEqualTypeOf<'connecting' | 'open' | 'recovering' | 'closing' | 'closed'>();
     expectTypeOf<AmqpProtocol['blocked']>().toEqualTypeOf<string | null>();
     expectTypeOf<Channel['basicGet']>().returns.resolves.toEqualTypeOf<GetResult>();
     expectTypeOf<Channel['basicClientAck']>().returns.toEqualTypeOf<void>();
