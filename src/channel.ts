@@ -17,6 +17,7 @@ import { CHANNEL_FLOW } from '../generated/channel.js';
 import { CONFIRM_SELECT } from '../generated/confirm.js';
 import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND, type ExchangeBind } from '../generated/exchange.js';
 import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
+import { TX_COMMIT, TX_ROLLBACK, TX_SELECT } from '../generated/tx.js';
 import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
 import { ChannelCore, type CancellationCallbackOf, type ReturnCallbackOf } from './channel-core.js';
 import type { ChannelHost } from './channel-host.js';
@@ -365,6 +366,11 @@ export class Channel extends ChannelCore<Channel> {
     channel: this,
     report: (err: unknown) => this.conn.report(err),
   };
+
+  /** Transactions (tx.select, tx.commit, tx.rollback). In tx mode a publish resolves once written; RabbitMQ refuses tx on a confirm channel (406). */
+  txSelect(o: Timeout = {}): Promise<void> { return this.rpc.request(TX_SELECT, {}, o).then(done); }
+  txCommit(o: Timeout = {}): Promise<void> { return this.rpc.request(TX_COMMIT, {}, o).then(done); }
+  txRollback(o: Timeout = {}): Promise<void> { return this.rpc.request(TX_ROLLBACK, {}, o).then(done); }
 }
 
 export interface Channel {
