@@ -33,6 +33,8 @@ import { Link, type LinkHandler } from './link.js';
 import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
 import { DEFAULT_MAX_BODY_SIZE, type CloseOptions, type ProtocolOptions } from './options.js';
 import { reportError } from './report.js';
+import { openRpcClient, type RpcClient, type RpcClientOptions } from './rpc-client.js';
+import { openRpcServer, type RpcHandler, type RpcServer, type RpcServerOptions } from './rpc-server.js';
 import { fitShortstr, type FieldTable } from './wire/index.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed';
@@ -161,6 +163,8 @@ export class AmqpProtocol extends EventEmitter<AmqpProtocolEvents> implements Ch
     });
   }
 
+  /** RPC over direct reply-to on a channel of its own: `call()` many at once, matched by correlationId (see RpcClient). */ rpcClient(o?: RpcClientOptions): Promise<RpcClient> { return openRpcClient(this, o); }
+  /** Answer requests from `queueName` (not declared) with `handler`: reply to replyTo, then ack (see RpcServer). */ rpcServer(queueName: string, handler: RpcHandler, o?: RpcServerOptions): Promise<RpcServer> { return openRpcServer(this, queueName, handler, o); }
   // ------------------------------------------------------------ internal API
 
   /**

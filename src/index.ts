@@ -43,4 +43,6 @@ export {
   type CloseDetails,
 } from './errors.js';
 export { MessageReturned } from './message-returned.js';
+export type { RpcClient, RpcClientOptions, RpcCallOptions, RpcReply } from './rpc-client.js';
+export type { RpcServer, RpcServerOptions, RpcHandler, RpcResult } from './rpc-server.js';
 export type { ProtocolOptions, LoginMethod, ErrorCallback, CloseOptions } from './options.js';
