@@ -118,6 +118,27 @@ describe('rpcClient and rpcServer', () => {
     expect(s.errors).toEqual([]);
   });
 
+  it('replies without a correlationId or with an unknown one are dropped and counted, not thrown', async () => {
+    let q: string;
+    ({ s, q } = await withQueue('rpc-bad-replies'));
+    // A hand-made server that answers badly twice before answering right.
+    const srv = await s.protocol.channel();
+    await srv.basicConsume(
+      async (ch, body, envelope, properties) => {
+        const to = properties.replyTo!;
+        await ch.publish('no id', '', to);
+        await ch.publish('wrong id', '', to, { correlationId: 'not-a-call' });
+        await ch.publish(body, '', to, { correlationId: properties.correlationId });
+        ch.basicClientAck(envelope.deliveryTag);
+      },
+      { queueName: q },
+    );
+    const client = await s.protocol.rpcClient();
+    expect((await client.call('', q, 'right')).body.toString()).toBe('right');
+    expect(client.droppedReplies).toBe(2);
+    expect(s.errors).toEqual([]);
+  });
+
   it('an already-aborted signal rejects with its reason before anything is sent', async () => {
     let q: string;
     ({ s, q } = await withQueue('rpc-pre-abort'));
