@@ -26,6 +26,8 @@ export const DEFAULT_RPC_TIMEOUT = 30_000;
 /** While calls wait, how often the client checks that its channel is still open (ms). */
 const WATCH_INTERVAL = 100;
 const MANDATORY = { mandatory: true } as const;
+/** Node's longest timer; a longer timeout (Infinity included) means no timer. */
+const MAX_TIMER = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
 
 /** What the RPC client and server need of the connection (AmqpProtocol implements it). */
@@ -159,7 +161,7 @@ export class RpcClient {
     return new Promise<RpcReply>((resolve, reject) => {
       const w: Waiting = { resolve, reject, timer: null, signal, onAbort: null };
       this.waiting.set(correlationId, w);
-      if (Number.isFinite(timeout)) {
+      if (timeout <= MAX_TIMER) {
         w.timer = setTimeout(() => {
           w.timer = null;
           this.fail(correlationId, new TimeoutError(`rpc call to exchange '${exchange}', routing key '${routingKey}': no reply within ${timeout} ms`));
