@@ -84,7 +84,7 @@ describe('rpcClient and rpcServer', () => {
     const started = Date.now();
     const err = await rejectionOf(client.call('', q, 'slow', undefined, { timeout: 100 }));
     expect(err).toBeInstanceOf(TimeoutError);
-    expect(Date.now() - started).toBeLessThan(250);
+    expect(Date.now() - started).toBeLessThan(1000);
     expect(client.pending).toBe(0);
     await waitFor(() => client.droppedReplies === 1, 3000, 'the late reply');
     // The client still works.
