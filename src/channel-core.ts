@@ -86,6 +86,17 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     return this.state === 'open';
   }
 
+  /** Whether publishes on this channel are confirmed (after confirmSelect). */
+  get confirmMode(): boolean {
+    return this.confirms !== null;
+  }
+
+  /** Active consumer tags (for diagnostics). */
+  get consumerTags(): string[] {
+    return this.consumers.tags();
+  }
+
+
   // ---------------------------------------------------------------- requests
 
   /** @internal RpcHost: channel.open while opening, everything else while open. */

@@ -19,6 +19,11 @@ export abstract class RecoverableChannel<Self> extends ChannelCore<Self> {
   /** The queue last declared on this channel: what a consume on '' means. */
   protected lastQueue = '';
 
+  /** The name a queue has now: a server-named queue gets a new one at each recovery. */
+  recoveredQueueName(oldName: string): string {
+    return this.conn.topology?.currentName(oldName) ?? oldName;
+  }
+
   /** @internal The link dropped and recovery will bring this channel back: void what was in flight, keep the rest. */
   linkDown(err: AmqpClosedConnection): void {
     if (this.state === 'opening' || this.state === 'closing') {

@@ -17,6 +17,7 @@ import { CHANNEL_FLOW } from '../generated/channel.js';
 import { CONFIRM_SELECT } from '../generated/confirm.js';
 import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND } from '../generated/exchange.js';
 import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
+import { TX_COMMIT, TX_ROLLBACK, TX_SELECT } from '../generated/tx.js';
 import { declareFlags, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
 import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
 import type { CancellationCallbackOf, ReturnCallbackOf } from './channel-core.js';
@@ -82,16 +83,6 @@ export class Channel extends RecoverableChannel<Channel> {
     return this;
   }
 
-  /** Whether publishes on this channel are confirmed (after confirmSelect). */
-  get confirmMode(): boolean {
-    return this.confirms !== null;
-  }
-
-  /** Active consumer tags (for diagnostics). */
-  get consumerTags(): string[] {
-    return this.consumers.tags();
-  }
-
   /**
    * Close the channel (channel.close / close-ok). Always succeeds locally:
    * after `timeout` (default 2000 ms) the channel is marked closed anyway.
@@ -112,10 +103,6 @@ export class Channel extends RecoverableChannel<Channel> {
     });
   }
 
-  /** The name a queue has now: a server-named queue gets a new one at each recovery. */
-  recoveredQueueName(oldName: string): string {
-    return this.conn.topology?.currentName(oldName) ?? oldName;
-  }
 
   queueDelete(queueName: string, o: QueueDeleteOptions = {}): Promise<{ messageCount: number }> {
     const args = { queue: queueName, ifUnused: o.ifUnused ?? false, ifEmpty: o.ifEmpty ?? false, noWait: o.noWait ?? false };
@@ -369,6 +356,21 @@ export class Channel extends RecoverableChannel<Channel> {
 
   flow(active: boolean, o: Timeout = {}): Promise<void> {
     return this.rpc.request(CHANNEL_FLOW, { active }, o).then(done);
+  }
+
+  /** tx.select: from now on publishes and acks take effect at txCommit. In tx mode a publish resolves once written; RabbitMQ refuses tx on a confirm channel (406). */
+  txSelect(o: Timeout = {}): Promise<void> {
+    return this.rpc.request(TX_SELECT, {}, o).then(done);
+  }
+
+  /** tx.commit: the publishes and acks since the last commit or rollback take effect. */
+  txCommit(o: Timeout = {}): Promise<void> {
+    return this.rpc.request(TX_COMMIT, {}, o).then(done);
+  }
+
+  /** tx.rollback: the publishes and acks since the last commit or rollback are dropped. */
+  txRollback(o: Timeout = {}): Promise<void> {
+    return this.rpc.request(TX_ROLLBACK, {}, o).then(done);
   }
 
   addCancellationCallback(cb: CancellationCallback): void {

@@ -14,6 +14,8 @@ import type { RecoveryPolicy } from './recovery/policy.js';
 import { Recoverer } from './recovery/recoverer.js';
 import { replay } from './recovery/replay.js';
 import { TopologyRecorder } from './recovery/topology.js';
+import { openRpcClient, type RpcClient, type RpcClientOptions } from './rpc-client.js';
+import { openRpcServer, type RpcHandler, type RpcServer, type RpcServerOptions } from './rpc-server.js';
 
 export { type ConnectionState, type AmqpProtocolEvents } from './connection-core.js';
 
@@ -99,6 +101,16 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
         resolve();
       });
     });
+  }
+
+  /** RPC over direct reply-to on a channel of its own: `call()` many at once, matched by correlationId (see RpcClient). */
+  rpcClient(o?: RpcClientOptions): Promise<RpcClient> {
+    return openRpcClient(this, o);
+  }
+
+  /** Answer requests from `queueName` (not declared) with `handler`: reply to replyTo, then ack (see RpcServer). */
+  rpcServer(queueName: string, handler: RpcHandler, o?: RpcServerOptions): Promise<RpcServer> {
+    return openRpcServer(this, queueName, handler, o);
   }
 
   // ------------------------------------------------------------ internal API

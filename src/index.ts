@@ -45,6 +45,8 @@ export {
   type CloseDetails,
 } from './errors.js';
 export { MessageReturned } from './message-returned.js';
+export type { RpcClient, RpcClientOptions, RpcCallOptions, RpcReply } from './rpc-client.js';
+export type { RpcServer, RpcServerOptions, RpcHandler, RpcResult } from './rpc-server.js';
 export type { ProtocolOptions, LoginMethod, ErrorCallback, CloseOptions } from './options.js';
 export type { HostSpec } from './endpoints.js';
 export type { RecoveryOptions } from './recovery/policy.js';

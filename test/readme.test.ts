@@ -36,7 +36,7 @@ describe('README', () => {
   it('has TypeScript examples', () => expect(tsBlocks.length).toBeGreaterThanOrEqual(3));
 
   // What each block must print: a block that runs but does nothing fails.
-  const expectedOutput = [/connected\ngot "hello, world" \(text\/plain\)/, /^100 confirmed, 0 nacked$/m, /^heartbeat 30 frame-max \d+$/m];
+  const expectedOutput = [/connected\ngot "hello, world" \(text\/plain\)/, /^100 confirmed, 0 nacked$/m, /^heartbeat 30 frame-max \d+$/m, /^reply: HELLO RPC\nreturned: 312 NO_ROUTE$/m];
 
   const entry = pathToFileURL(path.join(root, 'src/index.ts')).href;
   tsBlocks.forEach((code, i) => {
