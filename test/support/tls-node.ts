@@ -22,7 +22,7 @@
 //                       `rabbitmqctl add_user` and given full permissions on /
 //   stranger.crt/.key   CN=amqp091-no-such-user, issued by the CA (no such user)
 //   rogue.crt/.key      CN=<user>, self-signed (the node refuses it in TLS)
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,6 +84,14 @@ function openssl(args: string[], cwd: string): void {
     throw new Error(`tls-node: openssl ${args[0] ?? ''} failed: ${e.stderr?.toString() ?? e.message}`);
   }
 }
+
+const WATCHDOG = `
+while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+[ -d "$2" ] || exit 0
+pid=$(cat "$2/node.pid" 2>/dev/null)
+if [ -n "$pid" ] && tr '\\0' '\\n' < "/proc/$pid/environ" 2>/dev/null | grep -qxF "HOME=$2/home"; then kill -9 "$pid"; fi
+rm -rf "$2"
+`;
 
 const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 const ALT_NAME = 'amqp091-ext.test';
@@ -149,7 +157,25 @@ export async function startTlsNode(): Promise<TlsNode> {
     }
   };
 
+  /** kill -9 the node, but only our own: the pid must still be a process started with this node's HOME. */
+  const kill = (): void => {
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (pid > 0 && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`HOME=${home}`)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pid file, or the process is gone
+    }
+  };
   let stopped = false;
+  // The node is detached: if this process exits without stop() (a hook timed out, the worker is ended), kill it.
+  const onExit = (): void => {
+    kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  // ...and if it is killed outright (SIGKILL, SIGTERM from the test runner), a detached watchdog does it
+  // once this process is gone. It ends by itself when stop() has removed the dir.
+  spawn('sh', ['-c', WATCHDOG, 'tls-node-watchdog', String(process.pid), dir], { detached: true, stdio: 'ignore' }).unref();
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
@@ -158,25 +184,12 @@ export async function startTlsNode(): Promise<TlsNode> {
         try {
           await ctl('stop', pidFile); // returns once the OS process is gone
         } catch {
-          // Only our own node: the pid must still be a process started with this node's HOME.
-          const pid = Number(readFileSync(pidFile, 'utf8').trim());
-          let environ = '';
-          try {
-            environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-          } catch {
-            // gone
-          }
-          if (pid > 0 && environ.split('\0').includes(`HOME=${home}`)) {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              // already gone
-            }
-          }
+          kill();
         }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      process.off('exit', onExit);
     }
   };
 
