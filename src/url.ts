@@ -1,9 +1,11 @@
 // fromUrl(): RabbitMQ's AMQP URI spec (https://www.rabbitmq.com/docs/uri-spec)
 // mapped onto connect() options.
 
+import type * as tls from 'node:tls';
 import { connect, type ConnectOptions, type Transport } from './connect.js';
 import type { AmqpProtocol } from './connection.js';
 import type { LoginMethod } from './options.js';
+import { mergeSsl, readTlsParam, tlsOptions, type UrlTlsParams } from './url-tls.js';
 
 function intParam(name: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new TypeError(`AMQP URI: query parameter ${name} must be a non-negative integer, got '${value}'`);
@@ -23,7 +25,12 @@ function redact(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
 }
 
-/** Parse an `amqp://` or `amqps://` URI into connect() options. Throws `TypeError` (never showing the password) when invalid. */
+/**
+ * Parse an `amqp://` or `amqps://` URI into connect() options. Throws
+ * `TypeError` (never showing the password) when invalid. The TLS parameters
+ * of an amqps:// URI (`cacertfile`, `certfile`, `keyfile`) are read here,
+ * synchronously: an unreadable file throws `TypeError` naming it.
+ */
 export function parseUrl(url: string): ConnectOptions {
   if (typeof url !== 'string') throw new TypeError('AMQP URI must be a string');
   const m = /^(amqps?):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(url);
@@ -77,6 +84,8 @@ export function parseUrl(url: string): ConnectOptions {
     o.virtualhost = '/';
   }
 
+  const tlsParams: UrlTlsParams = {};
+  const tlsKeys: string[] = [];
   if (query !== undefined && query.length > 1) {
     for (const pair of query.slice(1).split('&')) {
       if (pair === '') continue;
@@ -104,15 +113,28 @@ export function parseUrl(url: string): ConnectOptions {
           o.loginMethod = mech as LoginMethod;
           break;
         }
+        case 'name':
+          o.connectionName = value;
+          break;
         default:
-          break; // other parameters (TLS files, locale...) are not used here
+          if (readTlsParam(tlsParams, key, value)) tlsKeys.push(key);
+          break; // other parameters (locale...) are ignored
       }
     }
+  }
+  if (tlsKeys.length > 0) {
+    if (scheme !== 'amqps') {
+      throw new TypeError(`AMQP URI: TLS parameters (${tlsKeys.join(', ')}) need an amqps:// URI: '${redact(url)}'`);
+    }
+    Object.assign(o, tlsOptions(tlsParams));
   }
   return o;
 }
 
-/** Connect using an AMQP URI; `options` override what the URI says. */
+/**
+ * Connect using an AMQP URI; `options` override what the URI says (an `ssl`
+ * object is merged over the URI's TLS options, see mergeSsl).
+ */
 export async function fromUrl<P extends AmqpProtocol = AmqpProtocol>(
   url: string,
   options: ConnectOptions<P> = {},
@@ -120,7 +142,9 @@ export async function fromUrl<P extends AmqpProtocol = AmqpProtocol>(
   const fromUri = parseUrl(url) as ConnectOptions<P>;
   const merged: ConnectOptions<P> = { ...fromUri };
   for (const [k, v] of Object.entries(options)) {
-    if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+    if (v === undefined) continue;
+    if (k === 'ssl') merged.ssl = mergeSsl(merged.ssl, v as boolean | tls.ConnectionOptions);
+    else (merged as Record<string, unknown>)[k] = v;
   }
   return connect(merged);
 }
