@@ -2,6 +2,7 @@
 // handshake, declares, recorded publishes, scripted deliveries, and each
 // fault with the exact error the client reports. No broker needed.
 
+import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AmqpClosedConnection,
@@ -216,6 +217,55 @@ describe('FakeBroker: deliveries', () => {
     await expect(broker.deliver('gone', 'x')).rejects.toThrow(/no consumer/);
   });
 });
+
+describe('FakeBroker: heartbeats and its own protocol checks', () => {
+  it('sends heartbeats when the client asks for them, and stall() stops them (the client sees missed heartbeats)', async () => {
+    const c = await client({ heartbeat: 1 });
+    expect(c.protocol.serverHeartbeat).toBe(1);
+    await new Promise((r) => setTimeout(r, 2500)); // past 2 heartbeat intervals of silence, were there no heartbeats
+    expect(c.protocol.state).toBe('open');
+    await broker.stall();
+    await c.protocol.waitClosed(4000);
+    expect(c.protocol.closeError).toBeInstanceOf(AmqpClosedConnection);
+    expect(c.protocol.closeError).toMatchObject({ code: 0, replyText: expect.stringMatching(/missed heartbeats/) });
+  }, 10_000);
+
+  it('queue.delete cancels the consumers of that queue (the client hears basic.cancel)', async () => {
+    const { channel: ch } = await client();
+    const cancelled: string[] = [];
+    ch.addCancellationCallback((_c, tag) => void cancelled.push(tag));
+    const c = await consume(ch, 'doomed');
+    await ch.queueDelete('doomed');
+    await until(() => cancelled.length === 1, 'the cancel');
+    expect(cancelled).toEqual([c.consumerTag]);
+    await expect(broker.deliver('doomed', 'x')).rejects.toThrow(/no consumer/);
+  });
+
+  it('answers a wrong protocol header with its own and hangs up', async () => {
+    const got = await rawExchange(Buffer.from('AMQP\x00\x00\x08\x00', 'latin1'));
+    expect(got).toEqual(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
+  });
+
+  it('closes the connection with 501 when a client sends bytes that are not frames', async () => {
+    const got = await rawExchange(Buffer.concat([Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]), Buffer.from('garbage!')]));
+    // connection.start, then connection.close (10/50) with reply code 501
+    const close = got.indexOf(Buffer.from([0, 10, 0, 50]));
+    expect(close).toBeGreaterThan(0);
+    expect(got.readUInt16BE(close + 4)).toBe(501);
+  });
+});
+
+/** Connect a raw socket, send `bytes`, and collect what comes back until the broker hangs up. */
+function rawExchange(bytes: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(broker.port, '127.0.0.1', () => s.write(bytes));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks)));
+    s.on('end', () => s.end());
+  });
+}
 
 describe('FakeBroker: faults', () => {
   it('closeConnection: the client sees AmqpClosedConnection with that code and text', async () => {
