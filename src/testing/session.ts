@@ -99,10 +99,11 @@ export class Session implements ConsumerHost {
     return this.closed;
   }
 
-  /** channel.close with `code` (class and method id 0); resolves on the client's close-ok. */
+  /** channel.close with `code` (class and method id 0); resolves on the client's close-ok (at once when stalled: it would go unread). */
   closeChannel(id: number, code: number, text: string): Promise<void> {
     if (this.phase !== 'ready') return Promise.resolve();
-    return this.channels.close(id, code, text);
+    const closeOk = this.channels.close(id, code, text);
+    return this.stalled ? Promise.resolve() : closeOk;
   }
 
   /** Destroy the socket at once (no close method). */

@@ -302,13 +302,11 @@ describe('FakeBroker: faults', () => {
     const c = await client();
     await broker.stall();
     const pending = c.channel.queueDeclare('q').catch((e: unknown) => e);
-    // A stalled connection still hears the broker's own channel.close; its close-ok goes unread.
-    const closing = broker.closeChannel(c.channel.channelId, 404, 'NOT_FOUND - test');
+    // A stalled broker still sends its own channel.close (and does not wait for the close-ok it would not read).
+    await broker.closeChannel(c.channel.channelId, 404, 'NOT_FOUND - test');
     const err = await pending;
     expect(err).toBeInstanceOf(ChannelClosed);
     expect(err).toMatchObject({ code: 404, classId: 0, methodId: 0 });
-    await broker.closeConnection(320, 'done'); // ends the stalled session, which settles `closing`
-    await closing;
   });
 
   it('dropSocket: the client sees a lost link (AmqpClosedConnection, code 0, retriable)', async () => {
