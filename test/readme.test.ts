@@ -1,5 +1,5 @@
 // Keep the README true: every TypeScript block runs against the broker as
-// written (with `from 'amqp091'` pointed at src/), every shell command names
+// written (with `from 'amqp091'` and `'amqp091/testing'` pointed at src/), every shell command names
 // a script that exists, and `npm start` runs the example it promises.
 
 import { spawnSync } from 'node:child_process';
@@ -36,15 +36,22 @@ describe('README', () => {
   it('has TypeScript examples', () => expect(tsBlocks.length).toBeGreaterThanOrEqual(3));
 
   // What each block must print: a block that runs but does nothing fails.
-  const expectedOutput = [/connected\ngot "hello, world" \(text\/plain\)/, /^100 confirmed, 0 nacked$/m, /^heartbeat 30 frame-max \d+$/m, /^reply: HELLO RPC\nreturned: 312 NO_ROUTE$/m];
+  const expectedOutput = [
+    /connected\ngot "hello, world" \(text\/plain\)/,
+    /^100 confirmed, 0 nacked$/m,
+    /^heartbeat 30 frame-max \d+$/m,
+    /^reply: HELLO RPC\nreturned: 312 NO_ROUTE$/m,
+    /^published 1, received "hello", channel closed with 406$/m,
+  ];
 
   const entry = pathToFileURL(path.join(root, 'src/index.ts')).href;
+  const testingEntry = pathToFileURL(path.join(root, 'src/testing/index.ts')).href;
   tsBlocks.forEach((code, i) => {
     const firstLine = code.split('\n').find((l) => l.trim() && !l.startsWith('import')) ?? '';
     it(`TypeScript block ${i + 1} runs: ${firstLine.trim().slice(0, 50)}`, () => {
       mkdirSync(tmp, { recursive: true });
       const file = path.join(tmp, `block-${i + 1}.mts`);
-      writeFileSync(file, code.replaceAll("from 'amqp091'", `from '${entry}'`));
+      writeFileSync(file, code.replaceAll("from 'amqp091/testing'", `from '${testingEntry}'`).replaceAll("from 'amqp091'", `from '${entry}'`));
       const run = runModule(file, 15_000);
       expect(run.error).toBeUndefined();
       expect(run.stderr).toBe('');
