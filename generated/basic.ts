@@ -86,8 +86,8 @@ export function encodeBasicQosOk(w: Writer): void {
   w.u32(BASIC_QOS_OK);
 }
 
-/** Read the arguments of basic.qos-ok; the reader is just past the method id. */
-export function decodeBasicQosOk(r: Reader): BasicQosOk {
+/** The arguments of basic.qos-ok: it has none, so there is nothing to read. */
+export function decodeBasicQosOk(): BasicQosOk {
   return {};
 }
 
@@ -812,8 +812,8 @@ export function encodeBasicRecoverOk(w: Writer): void {
   w.u32(BASIC_RECOVER_OK);
 }
 
-/** Read the arguments of basic.recover-ok; the reader is just past the method id. */
-export function decodeBasicRecoverOk(r: Reader): BasicRecoverOk {
+/** The arguments of basic.recover-ok: it has none, so there is nothing to read. */
+export function decodeBasicRecoverOk(): BasicRecoverOk {
   return {};
 }
 

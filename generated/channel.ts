@@ -197,7 +197,7 @@ export function encodeChannelCloseOk(w: Writer): void {
   w.u32(CHANNEL_CLOSE_OK);
 }
 
-/** Read the arguments of channel.close-ok; the reader is just past the method id. */
-export function decodeChannelCloseOk(r: Reader): ChannelCloseOk {
+/** The arguments of channel.close-ok: it has none, so there is nothing to read. */
+export function decodeChannelCloseOk(): ChannelCloseOk {
   return {};
 }

@@ -60,7 +60,7 @@ export function encodeConfirmSelectOk(w: Writer): void {
   w.u32(CONFIRM_SELECT_OK);
 }
 
-/** Read the arguments of confirm.select-ok; the reader is just past the method id. */
-export function decodeConfirmSelectOk(r: Reader): ConfirmSelectOk {
+/** The arguments of confirm.select-ok: it has none, so there is nothing to read. */
+export function decodeConfirmSelectOk(): ConfirmSelectOk {
   return {};
 }

@@ -438,8 +438,8 @@ export function encodeConnectionCloseOk(w: Writer): void {
   w.u32(CONNECTION_CLOSE_OK);
 }
 
-/** Read the arguments of connection.close-ok; the reader is just past the method id. */
-export function decodeConnectionCloseOk(r: Reader): ConnectionCloseOk {
+/** The arguments of connection.close-ok: it has none, so there is nothing to read. */
+export function decodeConnectionCloseOk(): ConnectionCloseOk {
   return {};
 }
 
@@ -491,8 +491,8 @@ export function encodeConnectionUnblocked(w: Writer): void {
   w.u32(CONNECTION_UNBLOCKED);
 }
 
-/** Read the arguments of connection.unblocked; the reader is just past the method id. */
-export function decodeConnectionUnblocked(r: Reader): ConnectionUnblocked {
+/** The arguments of connection.unblocked: it has none, so there is nothing to read. */
+export function decodeConnectionUnblocked(): ConnectionUnblocked {
   return {};
 }
 
@@ -550,7 +550,7 @@ export function encodeConnectionUpdateSecretOk(w: Writer): void {
   w.u32(CONNECTION_UPDATE_SECRET_OK);
 }
 
-/** Read the arguments of connection.update-secret-ok; the reader is just past the method id. */
-export function decodeConnectionUpdateSecretOk(r: Reader): ConnectionUpdateSecretOk {
+/** The arguments of connection.update-secret-ok: it has none, so there is nothing to read. */
+export function decodeConnectionUpdateSecretOk(): ConnectionUpdateSecretOk {
   return {};
 }

@@ -594,19 +594,19 @@ export function decodeMethod(r: Reader): IncomingMethod {
       m = { id: CONNECTION_CLOSE, args: decodeConnectionClose(r) };
       break;
     case CONNECTION_CLOSE_OK:
-      m = { id: CONNECTION_CLOSE_OK, args: decodeConnectionCloseOk(r) };
+      m = { id: CONNECTION_CLOSE_OK, args: decodeConnectionCloseOk() };
       break;
     case CONNECTION_BLOCKED:
       m = { id: CONNECTION_BLOCKED, args: decodeConnectionBlocked(r) };
       break;
     case CONNECTION_UNBLOCKED:
-      m = { id: CONNECTION_UNBLOCKED, args: decodeConnectionUnblocked(r) };
+      m = { id: CONNECTION_UNBLOCKED, args: decodeConnectionUnblocked() };
       break;
     case CONNECTION_UPDATE_SECRET:
       m = { id: CONNECTION_UPDATE_SECRET, args: decodeConnectionUpdateSecret(r) };
       break;
     case CONNECTION_UPDATE_SECRET_OK:
-      m = { id: CONNECTION_UPDATE_SECRET_OK, args: decodeConnectionUpdateSecretOk(r) };
+      m = { id: CONNECTION_UPDATE_SECRET_OK, args: decodeConnectionUpdateSecretOk() };
       break;
     case CHANNEL_OPEN:
       m = { id: CHANNEL_OPEN, args: decodeChannelOpen(r) };
@@ -624,31 +624,31 @@ export function decodeMethod(r: Reader): IncomingMethod {
       m = { id: CHANNEL_CLOSE, args: decodeChannelClose(r) };
       break;
     case CHANNEL_CLOSE_OK:
-      m = { id: CHANNEL_CLOSE_OK, args: decodeChannelCloseOk(r) };
+      m = { id: CHANNEL_CLOSE_OK, args: decodeChannelCloseOk() };
       break;
     case EXCHANGE_DECLARE:
       m = { id: EXCHANGE_DECLARE, args: decodeExchangeDeclare(r) };
       break;
     case EXCHANGE_DECLARE_OK:
-      m = { id: EXCHANGE_DECLARE_OK, args: decodeExchangeDeclareOk(r) };
+      m = { id: EXCHANGE_DECLARE_OK, args: decodeExchangeDeclareOk() };
       break;
     case EXCHANGE_DELETE:
       m = { id: EXCHANGE_DELETE, args: decodeExchangeDelete(r) };
       break;
     case EXCHANGE_DELETE_OK:
-      m = { id: EXCHANGE_DELETE_OK, args: decodeExchangeDeleteOk(r) };
+      m = { id: EXCHANGE_DELETE_OK, args: decodeExchangeDeleteOk() };
       break;
     case EXCHANGE_BIND:
       m = { id: EXCHANGE_BIND, args: decodeExchangeBind(r) };
       break;
     case EXCHANGE_BIND_OK:
-      m = { id: EXCHANGE_BIND_OK, args: decodeExchangeBindOk(r) };
+      m = { id: EXCHANGE_BIND_OK, args: decodeExchangeBindOk() };
       break;
     case EXCHANGE_UNBIND:
       m = { id: EXCHANGE_UNBIND, args: decodeExchangeUnbind(r) };
       break;
     case EXCHANGE_UNBIND_OK:
-      m = { id: EXCHANGE_UNBIND_OK, args: decodeExchangeUnbindOk(r) };
+      m = { id: EXCHANGE_UNBIND_OK, args: decodeExchangeUnbindOk() };
       break;
     case QUEUE_DECLARE:
       m = { id: QUEUE_DECLARE, args: decodeQueueDeclare(r) };
@@ -660,13 +660,13 @@ export function decodeMethod(r: Reader): IncomingMethod {
       m = { id: QUEUE_BIND, args: decodeQueueBind(r) };
       break;
     case QUEUE_BIND_OK:
-      m = { id: QUEUE_BIND_OK, args: decodeQueueBindOk(r) };
+      m = { id: QUEUE_BIND_OK, args: decodeQueueBindOk() };
       break;
     case QUEUE_UNBIND:
       m = { id: QUEUE_UNBIND, args: decodeQueueUnbind(r) };
       break;
     case QUEUE_UNBIND_OK:
-      m = { id: QUEUE_UNBIND_OK, args: decodeQueueUnbindOk(r) };
+      m = { id: QUEUE_UNBIND_OK, args: decodeQueueUnbindOk() };
       break;
     case QUEUE_PURGE:
       m = { id: QUEUE_PURGE, args: decodeQueuePurge(r) };
@@ -684,7 +684,7 @@ export function decodeMethod(r: Reader): IncomingMethod {
       m = { id: BASIC_QOS, args: decodeBasicQos(r) };
       break;
     case BASIC_QOS_OK:
-      m = { id: BASIC_QOS_OK, args: decodeBasicQosOk(r) };
+      m = { id: BASIC_QOS_OK, args: decodeBasicQosOk() };
       break;
     case BASIC_CONSUME:
       m = { id: BASIC_CONSUME, args: decodeBasicConsume(r) };
@@ -729,34 +729,34 @@ export function decodeMethod(r: Reader): IncomingMethod {
       m = { id: BASIC_RECOVER, args: decodeBasicRecover(r) };
       break;
     case BASIC_RECOVER_OK:
-      m = { id: BASIC_RECOVER_OK, args: decodeBasicRecoverOk(r) };
+      m = { id: BASIC_RECOVER_OK, args: decodeBasicRecoverOk() };
       break;
     case BASIC_NACK:
       m = { id: BASIC_NACK, args: decodeBasicNack(r) };
       break;
     case TX_SELECT:
-      m = { id: TX_SELECT, args: decodeTxSelect(r) };
+      m = { id: TX_SELECT, args: decodeTxSelect() };
       break;
     case TX_SELECT_OK:
-      m = { id: TX_SELECT_OK, args: decodeTxSelectOk(r) };
+      m = { id: TX_SELECT_OK, args: decodeTxSelectOk() };
       break;
     case TX_COMMIT:
-      m = { id: TX_COMMIT, args: decodeTxCommit(r) };
+      m = { id: TX_COMMIT, args: decodeTxCommit() };
       break;
     case TX_COMMIT_OK:
-      m = { id: TX_COMMIT_OK, args: decodeTxCommitOk(r) };
+      m = { id: TX_COMMIT_OK, args: decodeTxCommitOk() };
       break;
     case TX_ROLLBACK:
-      m = { id: TX_ROLLBACK, args: decodeTxRollback(r) };
+      m = { id: TX_ROLLBACK, args: decodeTxRollback() };
       break;
     case TX_ROLLBACK_OK:
-      m = { id: TX_ROLLBACK_OK, args: decodeTxRollbackOk(r) };
+      m = { id: TX_ROLLBACK_OK, args: decodeTxRollbackOk() };
       break;
     case CONFIRM_SELECT:
       m = { id: CONFIRM_SELECT, args: decodeConfirmSelect(r) };
       break;
     case CONFIRM_SELECT_OK:
-      m = { id: CONFIRM_SELECT_OK, args: decodeConfirmSelectOk(r) };
+      m = { id: CONFIRM_SELECT_OK, args: decodeConfirmSelectOk() };
       break;
     default:
       throw new FrameError(`unknown method: class ${id >>> 16}, method ${id & 0xffff}`, 503);

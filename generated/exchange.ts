@@ -131,8 +131,8 @@ export function encodeExchangeDeclareOk(w: Writer): void {
   w.u32(EXCHANGE_DECLARE_OK);
 }
 
-/** Read the arguments of exchange.declare-ok; the reader is just past the method id. */
-export function decodeExchangeDeclareOk(r: Reader): ExchangeDeclareOk {
+/** The arguments of exchange.declare-ok: it has none, so there is nothing to read. */
+export function decodeExchangeDeclareOk(): ExchangeDeclareOk {
   return {};
 }
 
@@ -206,8 +206,8 @@ export function encodeExchangeDeleteOk(w: Writer): void {
   w.u32(EXCHANGE_DELETE_OK);
 }
 
-/** Read the arguments of exchange.delete-ok; the reader is just past the method id. */
-export function decodeExchangeDeleteOk(r: Reader): ExchangeDeleteOk {
+/** The arguments of exchange.delete-ok: it has none, so there is nothing to read. */
+export function decodeExchangeDeleteOk(): ExchangeDeleteOk {
   return {};
 }
 
@@ -304,8 +304,8 @@ export function encodeExchangeBindOk(w: Writer): void {
   w.u32(EXCHANGE_BIND_OK);
 }
 
-/** Read the arguments of exchange.bind-ok; the reader is just past the method id. */
-export function decodeExchangeBindOk(r: Reader): ExchangeBindOk {
+/** The arguments of exchange.bind-ok: it has none, so there is nothing to read. */
+export function decodeExchangeBindOk(): ExchangeBindOk {
   return {};
 }
 
@@ -399,7 +399,7 @@ export function encodeExchangeUnbindOk(w: Writer): void {
   w.u32(EXCHANGE_UNBIND_OK);
 }
 
-/** Read the arguments of exchange.unbind-ok; the reader is just past the method id. */
-export function decodeExchangeUnbindOk(r: Reader): ExchangeUnbindOk {
+/** The arguments of exchange.unbind-ok: it has none, so there is nothing to read. */
+export function decodeExchangeUnbindOk(): ExchangeUnbindOk {
   return {};
 }

@@ -262,8 +262,8 @@ export function encodeQueueBindOk(w: Writer): void {
   w.u32(QUEUE_BIND_OK);
 }
 
-/** Read the arguments of queue.bind-ok; the reader is just past the method id. */
-export function decodeQueueBindOk(r: Reader): QueueBindOk {
+/** The arguments of queue.bind-ok: it has none, so there is nothing to read. */
+export function decodeQueueBindOk(): QueueBindOk {
   return {};
 }
 
@@ -338,8 +338,8 @@ export function encodeQueueUnbindOk(w: Writer): void {
   w.u32(QUEUE_UNBIND_OK);
 }
 
-/** Read the arguments of queue.unbind-ok; the reader is just past the method id. */
-export function decodeQueueUnbindOk(r: Reader): QueueUnbindOk {
+/** The arguments of queue.unbind-ok: it has none, so there is nothing to read. */
+export function decodeQueueUnbindOk(): QueueUnbindOk {
   return {};
 }
 

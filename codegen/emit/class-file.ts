@@ -135,8 +135,13 @@ function methodStatements(m: MethodModel): Statement[] {
       kind: StructureKind.Function,
       name: `decode${m.typeName}`,
       isExported: true,
-      docs: docs(`Read the arguments of ${m.fullName}; the reader is just past the method id.`),
-      parameters: [{ name: 'r', type: 'Reader' }],
+      docs: docs(
+        m.fields.length > 0
+          ? `Read the arguments of ${m.fullName}; the reader is just past the method id.`
+          : `The arguments of ${m.fullName}: it has none, so there is nothing to read.`,
+      ),
+      // A method without arguments takes no reader (noUnusedParameters).
+      parameters: m.fields.length > 0 ? [{ name: 'r', type: 'Reader' }] : [],
       returnType: m.typeName,
       statements: (w) => writeDecoderBody(w, m),
     },
@@ -249,7 +254,8 @@ function imports(c: ClassModel): string[] {
   const needsFrameError =
     c.properties.length > 0 ||
     c.methods.some((m) => bitOctets(m).some((o) => o.reduce((mask, b) => mask | b.bitMask, 0) !== 0xff));
-  const names = ['type Reader', 'type Writer'];
+  const reads = c.properties.length > 0 || c.methods.some((m) => m.fields.length > 0);
+  const names = reads ? ['type Reader', 'type Writer'] : ['type Writer'];
   if (needsFrameError) names.unshift('FrameError');
   if (fields.some((f) => f.tsType === 'FieldTable')) names.push('type FieldTable');
   return names;

@@ -47,9 +47,13 @@ export function docs(...parts: (string | undefined)[]): OptionalKind<JSDocStruct
 
 /** An import declaration, one name per line when it would be long. */
 export function importStatement(names: string[], from: string): string {
-  const oneLine = `import { ${names.join(', ')} } from ${quote(from)};`;
+  // Only types: `import type { A, B }` rather than `import { type A, type B }`.
+  const typeOnly = names.every((n) => n.startsWith('type '));
+  const keyword = typeOnly ? 'import type' : 'import';
+  const shown = typeOnly ? names.map((n) => n.slice('type '.length)) : names;
+  const oneLine = `${keyword} { ${shown.join(', ')} } from ${quote(from)};`;
   if (oneLine.length <= 100) return oneLine;
-  return `import {\n${names.map((n) => `  ${n},\n`).join('')}} from ${quote(from)};`;
+  return `${keyword} {\n${shown.map((n) => `  ${n},\n`).join('')}} from ${quote(from)};`;
 }
 
 export function hex(n: number, digits: number): string {

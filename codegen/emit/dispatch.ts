@@ -103,7 +103,7 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
         for (const m of model.methods) {
           w.writeLine(`case ${m.constName}:`);
           w.indent(() => {
-            w.writeLine(`m = { id: ${m.constName}, args: decode${m.typeName}(r) };`);
+            w.writeLine(`m = { id: ${m.constName}, args: decode${m.typeName}(${m.fields.length > 0 ? 'r' : ''}) };`);
             w.writeLine('break;');
           });
         }

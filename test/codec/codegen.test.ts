@@ -232,6 +232,8 @@ describe('regenerating with a new overlay', () => {
     const program = ts.createProgram([path.join(outDir, 'index.ts')], {
       strict: true,
       noUncheckedIndexedAccess: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,
