@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../codegen/cli.js';
 import { SpecError } from '../../codegen/errors.js';
 import { buildModelFrom, generate, type SpecInput } from '../../codegen/generate.js';
 import { Reader, Writer } from '../../src/wire/index.js';
@@ -176,11 +177,17 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
   });
 
   it('--check lists hand-edited, missing and stale files and exits 1; passes on a faithful copy', async () => {
-    const { spawnSync } = await import('node:child_process');
     const { cpSync, unlinkSync } = await import('node:fs');
     const dir = path.join(root, '.tmp', `check-${process.pid}`);
-    const check = () =>
-      spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'codegen/main.ts'), '--check', '--out', dir], { encoding: 'utf8', cwd: root });
+    // In-process (the same code main.ts runs): no process start-up, so no timing on a busy machine.
+    const check = () => {
+      const out = { stdout: '', stderr: '' };
+      const status = runCli(['--check', '--out', dir], {
+        log: (message) => void (out.stdout += `${message}\n`),
+        error: (message) => void (out.stderr += `${message}\n`),
+      });
+      return { status, ...out };
+    };
     try {
       cpSync(path.join(root, 'generated'), dir, { recursive: true });
       const clean = check();
@@ -198,7 +205,9 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     }
   });
 
-  it('the CLI exits non-zero with the message', async () => {
+  // The one test that starts the real command (node + tsx, a few seconds on a
+  // loaded 2-core machine): it proves main.ts turns runCli's result into the exit code.
+  it('the CLI exits non-zero with the message', { timeout: 120_000 }, async () => {
     const { spawnSync } = await import('node:child_process');
     const dir = path.join(root, '.tmp', `cli-${process.pid}`);
     mkdirSync(path.join(dir, 'ext'), { recursive: true });
@@ -221,7 +230,8 @@ describe('regenerating with a new overlay', () => {
   const outDir = path.join(root, '.tmp', `regen-${process.pid}`, 'generated');
   afterAll(() => rmSync(path.dirname(outDir), { recursive: true, force: true }));
 
-  it('emits code that typechecks and round-trips a method using every wire type', async () => {
+  // A full TypeScript program check, in-process: a few seconds, more on a loaded machine.
+  it('emits code that typechecks and round-trips a method using every wire type', { timeout: 120_000 }, async () => {
     const gadget = read('test/codec/fixtures/gadget.xml');
     const wireImport = path.relative(outDir, path.join(root, 'src/wire/index.js')).split(path.sep).join('/');
     const files = generate({ base, extensions: [rabbit, gadget], wireImport });
