@@ -10,7 +10,7 @@ import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wi
 export const BASIC_QOS = 0x003c000a;
 
 /**
- * basic.qos: specify quality of service.
+ * basic.qos: specify quality of service. Sent by the client to the server.
  *
  * This method requests a specific quality of service. The QoS can be specified for the
  * current channel or for all channels on the connection. The particular properties and
@@ -73,7 +73,7 @@ export function decodeBasicQos(r: Reader): BasicQos {
 export const BASIC_QOS_OK = 0x003c000b;
 
 /**
- * basic.qos-ok: confirm the requested qos.
+ * basic.qos-ok: confirm the requested qos. Sent by the server to the client.
  *
  * This method tells the client that the requested QoS levels could be handled by the
  * server. The requested QoS applies to all active consumers until a new QoS is defined.
@@ -95,7 +95,7 @@ export function decodeBasicQosOk(): BasicQosOk {
 export const BASIC_CONSUME = 0x003c0014;
 
 /**
- * basic.consume: start a queue consumer.
+ * basic.consume: start a queue consumer. Sent by the client to the server.
  *
  * This method asks the server to start a "consumer", which is a transient request for
  * messages from a specific queue. Consumers last as long as the channel they were declared
@@ -191,7 +191,7 @@ export function decodeBasicConsume(r: Reader): BasicConsume {
 export const BASIC_CONSUME_OK = 0x003c0015;
 
 /**
- * basic.consume-ok: confirm a new consumer.
+ * basic.consume-ok: confirm a new consumer. Sent by the server to the client.
  *
  * The server provides the client with a consumer tag, which is used by the client for
  * methods called on the consumer at a later stage.
@@ -221,7 +221,7 @@ export function decodeBasicConsumeOk(r: Reader): BasicConsumeOk {
 export const BASIC_CANCEL = 0x003c001e;
 
 /**
- * basic.cancel: end a queue consumer.
+ * basic.cancel: end a queue consumer. Sent by either peer.
  *
  * This method cancels a consumer. This does not affect already delivered messages, but it
  * does mean the server will not send any more messages for that consumer. The client may
@@ -266,7 +266,7 @@ export function decodeBasicCancel(r: Reader): BasicCancel {
 export const BASIC_CANCEL_OK = 0x003c001f;
 
 /**
- * basic.cancel-ok: confirm a cancelled consumer.
+ * basic.cancel-ok: confirm a cancelled consumer. Sent by the server to the client.
  *
  * This method confirms that the cancellation was completed.
  */
@@ -295,7 +295,7 @@ export function decodeBasicCancelOk(r: Reader): BasicCancelOk {
 export const BASIC_PUBLISH = 0x003c0028;
 
 /**
- * basic.publish: publish a message.
+ * basic.publish: publish a message. Sent by the client to the server.
  *
  * This method publishes a message to a specific exchange. The message will be routed to
  * queues as defined by the exchange configuration and distributed to any active consumers
@@ -366,7 +366,7 @@ export function decodeBasicPublish(r: Reader): BasicPublish {
 export const BASIC_RETURN = 0x003c0032;
 
 /**
- * basic.return: return a failed message.
+ * basic.return: return a failed message. Sent by the server to the client.
  *
  * This method returns an undeliverable message that was published with the "immediate"
  * flag set, or an unroutable message published with the "mandatory" flag set. The reply
@@ -423,7 +423,7 @@ export function decodeBasicReturn(r: Reader): BasicReturn {
 export const BASIC_DELIVER = 0x003c003c;
 
 /**
- * basic.deliver: notify the client of a consumer message.
+ * basic.deliver: notify the client of a consumer message. Sent by the server to the client.
  *
  * This method delivers a message to the client, via a consumer. In the asynchronous
  * message delivery model, the client starts a consumer using the Consume method, then the
@@ -496,7 +496,7 @@ export function decodeBasicDeliver(r: Reader): BasicDeliver {
 export const BASIC_GET = 0x003c0046;
 
 /**
- * basic.get: direct access to a queue.
+ * basic.get: direct access to a queue. Sent by the client to the server.
  *
  * This method provides a direct access to the messages in a queue using a synchronous
  * dialogue that is designed for specific types of application where synchronous
@@ -544,7 +544,7 @@ export function decodeBasicGet(r: Reader): BasicGet {
 export const BASIC_GET_OK = 0x003c0047;
 
 /**
- * basic.get-ok: provide client with a message.
+ * basic.get-ok: provide client with a message. Sent by the server to the client.
  *
  * This method delivers a message to the client following a get method. A message delivered
  * by 'get-ok' must be acknowledged unless the no-ack option was set in the get method.
@@ -618,7 +618,7 @@ export function decodeBasicGetOk(r: Reader): BasicGetOk {
 export const BASIC_GET_EMPTY = 0x003c0048;
 
 /**
- * basic.get-empty: indicate no messages available.
+ * basic.get-empty: indicate no messages available. Sent by the server to the client.
  *
  * This method tells the client that the queue has no messages available for the client.
  */
@@ -641,7 +641,7 @@ export function decodeBasicGetEmpty(r: Reader): BasicGetEmpty {
 export const BASIC_ACK = 0x003c0050;
 
 /**
- * basic.ack: acknowledge one or more messages.
+ * basic.ack: acknowledge one or more messages. Sent by either peer.
  *
  * This method acknowledges one or more messages delivered via the Deliver or Get-Ok
  * methods. The client can ask to confirm a single message or a set of messages up to and
@@ -686,7 +686,7 @@ export function decodeBasicAck(r: Reader): BasicAck {
 export const BASIC_REJECT = 0x003c005a;
 
 /**
- * basic.reject: reject an incoming message.
+ * basic.reject: reject an incoming message. Sent by the client to the server.
  *
  * This method allows a client to reject a message. It can be used to interrupt and cancel
  * large incoming messages, or return untreatable messages to their original queue.
@@ -728,7 +728,7 @@ export function decodeBasicReject(r: Reader): BasicReject {
 export const BASIC_RECOVER_ASYNC = 0x003c0064;
 
 /**
- * basic.recover-async: redeliver unacknowledged messages.
+ * basic.recover-async: redeliver unacknowledged messages. Sent by the client to the server.
  *
  * This method asks the server to redeliver all unacknowledged messages on a specified
  * channel. Zero or more messages may be redelivered. This method is deprecated in favour
@@ -764,7 +764,7 @@ export function decodeBasicRecoverAsync(r: Reader): BasicRecoverAsync {
 export const BASIC_RECOVER = 0x003c006e;
 
 /**
- * basic.recover: redeliver unacknowledged messages.
+ * basic.recover: redeliver unacknowledged messages. Sent by the client to the server.
  *
  * This method asks the server to redeliver all unacknowledged messages on a specified
  * channel. Zero or more messages may be redelivered. This method replaces the asynchronous
@@ -800,7 +800,7 @@ export function decodeBasicRecover(r: Reader): BasicRecover {
 export const BASIC_RECOVER_OK = 0x003c006f;
 
 /**
- * basic.recover-ok: confirm recovery.
+ * basic.recover-ok: confirm recovery. Sent by the server to the client.
  *
  * This method acknowledges a Basic.Recover method.
  */
@@ -821,7 +821,7 @@ export function decodeBasicRecoverOk(): BasicRecoverOk {
 export const BASIC_NACK = 0x003c0078;
 
 /**
- * basic.nack: reject one or more messages.
+ * basic.nack: reject one or more messages. Sent by either peer.
  *
  * Sent by a client, rejects one delivered message or, with multiple, every unacknowledged
  * message up to and including the delivery tag, either requeueing them or discarding

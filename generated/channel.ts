@@ -11,7 +11,7 @@ import { FrameError, type Reader, type Writer } from '../src/wire/index.js';
 export const CHANNEL_OPEN = 0x0014000a;
 
 /**
- * channel.open: open a channel for use.
+ * channel.open: open a channel for use. Sent by the client to the server.
  *
  * This method opens a channel to the server.
  */
@@ -34,7 +34,7 @@ export function decodeChannelOpen(r: Reader): ChannelOpen {
 export const CHANNEL_OPEN_OK = 0x0014000b;
 
 /**
- * channel.open-ok: signal that the channel is ready.
+ * channel.open-ok: signal that the channel is ready. Sent by the server to the client.
  *
  * This method signals to the client that the channel is ready for use.
  */
@@ -57,7 +57,7 @@ export function decodeChannelOpenOk(r: Reader): ChannelOpenOk {
 export const CHANNEL_FLOW = 0x00140014;
 
 /**
- * channel.flow: enable/disable flow from peer.
+ * channel.flow: enable/disable flow from peer. Sent by either peer.
  *
  * This method asks the peer to pause or restart the flow of content data sent by a
  * consumer. This is a simple flow-control mechanism that a peer can use to avoid
@@ -94,7 +94,7 @@ export function decodeChannelFlow(r: Reader): ChannelFlow {
 export const CHANNEL_FLOW_OK = 0x00140015;
 
 /**
- * channel.flow-ok: confirm a flow method.
+ * channel.flow-ok: confirm a flow method. Sent by either peer.
  *
  * Confirms to the peer that a flow command was received and processed.
  */
@@ -127,7 +127,7 @@ export function decodeChannelFlowOk(r: Reader): ChannelFlowOk {
 export const CHANNEL_CLOSE = 0x00140028;
 
 /**
- * channel.close: request a channel close.
+ * channel.close: request a channel close. Sent by either peer.
  *
  * This method indicates that the sender wants to close the channel. This may be due to
  * internal conditions (e.g. a forced shut-down) or due to an error handling a specific
@@ -184,7 +184,7 @@ export function decodeChannelClose(r: Reader): ChannelClose {
 export const CHANNEL_CLOSE_OK = 0x00140029;
 
 /**
- * channel.close-ok: confirm a channel close.
+ * channel.close-ok: confirm a channel close. Sent by either peer.
  *
  * This method confirms a Channel.Close method and tells the recipient that it is safe to
  * release resources for the channel.

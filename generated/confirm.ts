@@ -13,7 +13,7 @@ import { FrameError, type Reader, type Writer } from '../src/wire/index.js';
 export const CONFIRM_SELECT = 0x0055000a;
 
 /**
- * confirm.select: put the channel in confirm mode.
+ * confirm.select: put the channel in confirm mode. Sent by the client to the server.
  *
  * Puts the channel in confirm mode. A transactional channel cannot be put in confirm mode,
  * nor the reverse.
@@ -48,7 +48,7 @@ export function decodeConfirmSelect(r: Reader): ConfirmSelect {
 export const CONFIRM_SELECT_OK = 0x0055000b;
 
 /**
- * confirm.select-ok: the channel is in confirm mode.
+ * confirm.select-ok: the channel is in confirm mode. Sent by the server to the client.
  *
  * The broker's answer to select: publishes on this channel are now confirmed.
  */

@@ -11,7 +11,7 @@ import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wi
 export const CONNECTION_START = 0x000a000a;
 
 /**
- * connection.start: start connection negotiation.
+ * connection.start: start connection negotiation. Sent by the server to the client.
  *
  * This method starts the connection negotiation process by telling the client the protocol
  * version that the server proposes, along with a list of security mechanisms which the
@@ -78,7 +78,7 @@ export function decodeConnectionStart(r: Reader): ConnectionStart {
 export const CONNECTION_START_OK = 0x000a000b;
 
 /**
- * connection.start-ok: select security mechanism and locale.
+ * connection.start-ok: select security mechanism and locale. Sent by the client to the server.
  *
  * This method selects a SASL security mechanism.
  */
@@ -135,7 +135,7 @@ export function decodeConnectionStartOk(r: Reader): ConnectionStartOk {
 export const CONNECTION_SECURE = 0x000a0014;
 
 /**
- * connection.secure: security mechanism challenge.
+ * connection.secure: security mechanism challenge. Sent by the server to the client.
  *
  * The SASL protocol works by exchanging challenges and responses until both peers have
  * received sufficient information to authenticate each other. This method challenges the
@@ -166,7 +166,7 @@ export function decodeConnectionSecure(r: Reader): ConnectionSecure {
 export const CONNECTION_SECURE_OK = 0x000a0015;
 
 /**
- * connection.secure-ok: security mechanism response.
+ * connection.secure-ok: security mechanism response. Sent by the client to the server.
  *
  * This method attempts to authenticate, passing a block of SASL data for the security
  * mechanism at the server side.
@@ -197,7 +197,7 @@ export function decodeConnectionSecureOk(r: Reader): ConnectionSecureOk {
 export const CONNECTION_TUNE = 0x000a001e;
 
 /**
- * connection.tune: propose connection tuning parameters.
+ * connection.tune: propose connection tuning parameters. Sent by the server to the client.
  *
  * This method proposes a set of connection configuration values to the client. The client
  * can accept and/or adjust these.
@@ -248,7 +248,7 @@ export function decodeConnectionTune(r: Reader): ConnectionTune {
 export const CONNECTION_TUNE_OK = 0x000a001f;
 
 /**
- * connection.tune-ok: negotiate connection tuning parameters.
+ * connection.tune-ok: negotiate connection tuning parameters. Sent by the client to the server.
  *
  * This method sends the client's connection tuning parameters to the server. Certain
  * fields are negotiated, others provide capability information.
@@ -299,7 +299,7 @@ export function decodeConnectionTuneOk(r: Reader): ConnectionTuneOk {
 export const CONNECTION_OPEN = 0x000a0028;
 
 /**
- * connection.open: open connection to virtual host.
+ * connection.open: open connection to virtual host. Sent by the client to the server.
  *
  * This method opens a connection to a virtual host, which is a collection of resources,
  * and acts to separate multiple application domains within a server. The server may apply
@@ -345,7 +345,7 @@ export function decodeConnectionOpen(r: Reader): ConnectionOpen {
 export const CONNECTION_OPEN_OK = 0x000a0029;
 
 /**
- * connection.open-ok: signal that connection is ready.
+ * connection.open-ok: signal that connection is ready. Sent by the server to the client.
  *
  * This method signals to the client that the connection is ready for use.
  */
@@ -368,7 +368,7 @@ export function decodeConnectionOpenOk(r: Reader): ConnectionOpenOk {
 export const CONNECTION_CLOSE = 0x000a0032;
 
 /**
- * connection.close: request a connection close.
+ * connection.close: request a connection close. Sent by either peer.
  *
  * This method indicates that the sender wants to close the connection. This may be due to
  * internal conditions (e.g. a forced shut-down) or due to an error handling a specific
@@ -425,7 +425,7 @@ export function decodeConnectionClose(r: Reader): ConnectionClose {
 export const CONNECTION_CLOSE_OK = 0x000a0033;
 
 /**
- * connection.close-ok: confirm a connection close.
+ * connection.close-ok: confirm a connection close. Sent by either peer.
  *
  * This method confirms a Connection.Close method and tells the recipient that it is safe
  * to release resources for the connection and close the socket.
@@ -447,7 +447,7 @@ export function decodeConnectionCloseOk(): ConnectionCloseOk {
 export const CONNECTION_BLOCKED = 0x000a003c;
 
 /**
- * connection.blocked: the broker stopped accepting publishes.
+ * connection.blocked: the broker stopped accepting publishes. Sent by either peer.
  *
  * Sent by the broker when it stops reading publishes from this connection, typically
  * because a memory or disk alarm is in effect. The client should hold back publishing
@@ -478,7 +478,7 @@ export function decodeConnectionBlocked(r: Reader): ConnectionBlocked {
 export const CONNECTION_UNBLOCKED = 0x000a003d;
 
 /**
- * connection.unblocked: the broker accepts publishes again.
+ * connection.unblocked: the broker accepts publishes again. Sent by either peer.
  *
  * Sent by the broker when the condition that blocked the connection has cleared and
  * publishes are read again.
@@ -500,7 +500,7 @@ export function decodeConnectionUnblocked(): ConnectionUnblocked {
 export const CONNECTION_UPDATE_SECRET = 0x000a0046;
 
 /**
- * connection.update-secret: replace the connection's credentials.
+ * connection.update-secret: replace the connection's credentials. Sent by the client to the server.
  *
  * Gives the broker a new secret for this connection, for credentials that expire, such as
  * OAuth 2 access tokens, without reconnecting.
@@ -538,7 +538,7 @@ export function decodeConnectionUpdateSecret(r: Reader): ConnectionUpdateSecret 
 export const CONNECTION_UPDATE_SECRET_OK = 0x000a0047;
 
 /**
- * connection.update-secret-ok: the new secret is accepted.
+ * connection.update-secret-ok: the new secret is accepted. Sent by the server to the client.
  *
  * The broker's answer to update-secret: the new secret is valid and now in use.
  */

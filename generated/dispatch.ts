@@ -293,6 +293,8 @@ export interface MethodInfo {
   readonly responses: readonly MethodId[];
   /** Whether a content header and body frames follow. */
   readonly hasContent: boolean;
+  /** Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it). */
+  readonly direction: 'client-to-server' | 'server-to-client' | 'both';
 }
 
 /** Facts about every method, by method id. */
@@ -300,258 +302,322 @@ export const METHOD_INFO: Readonly<Record<MethodId, MethodInfo>> = {
   [CONNECTION_START]: {
     classId: 10, methodId: 10, name: 'connection.start',
     synchronous: true, responses: [CONNECTION_START_OK], hasContent: false,
+    direction: 'server-to-client',
   },
   [CONNECTION_START_OK]: {
     classId: 10, methodId: 11, name: 'connection.start-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
   [CONNECTION_SECURE]: {
     classId: 10, methodId: 20, name: 'connection.secure',
     synchronous: true, responses: [CONNECTION_SECURE_OK], hasContent: false,
+    direction: 'server-to-client',
   },
   [CONNECTION_SECURE_OK]: {
     classId: 10, methodId: 21, name: 'connection.secure-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
   [CONNECTION_TUNE]: {
     classId: 10, methodId: 30, name: 'connection.tune',
     synchronous: true, responses: [CONNECTION_TUNE_OK], hasContent: false,
+    direction: 'server-to-client',
   },
   [CONNECTION_TUNE_OK]: {
     classId: 10, methodId: 31, name: 'connection.tune-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
   [CONNECTION_OPEN]: {
     classId: 10, methodId: 40, name: 'connection.open',
     synchronous: true, responses: [CONNECTION_OPEN_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [CONNECTION_OPEN_OK]: {
     classId: 10, methodId: 41, name: 'connection.open-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [CONNECTION_CLOSE]: {
     classId: 10, methodId: 50, name: 'connection.close',
     synchronous: true, responses: [CONNECTION_CLOSE_OK], hasContent: false,
+    direction: 'both',
   },
   [CONNECTION_CLOSE_OK]: {
     classId: 10, methodId: 51, name: 'connection.close-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'both',
   },
   [CONNECTION_BLOCKED]: {
     classId: 10, methodId: 60, name: 'connection.blocked',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
   [CONNECTION_UNBLOCKED]: {
     classId: 10, methodId: 61, name: 'connection.unblocked',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
   [CONNECTION_UPDATE_SECRET]: {
     classId: 10, methodId: 70, name: 'connection.update-secret',
     synchronous: true, responses: [CONNECTION_UPDATE_SECRET_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [CONNECTION_UPDATE_SECRET_OK]: {
     classId: 10, methodId: 71, name: 'connection.update-secret-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [CHANNEL_OPEN]: {
     classId: 20, methodId: 10, name: 'channel.open',
     synchronous: true, responses: [CHANNEL_OPEN_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [CHANNEL_OPEN_OK]: {
     classId: 20, methodId: 11, name: 'channel.open-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [CHANNEL_FLOW]: {
     classId: 20, methodId: 20, name: 'channel.flow',
     synchronous: true, responses: [CHANNEL_FLOW_OK], hasContent: false,
+    direction: 'both',
   },
   [CHANNEL_FLOW_OK]: {
     classId: 20, methodId: 21, name: 'channel.flow-ok',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
   [CHANNEL_CLOSE]: {
     classId: 20, methodId: 40, name: 'channel.close',
     synchronous: true, responses: [CHANNEL_CLOSE_OK], hasContent: false,
+    direction: 'both',
   },
   [CHANNEL_CLOSE_OK]: {
     classId: 20, methodId: 41, name: 'channel.close-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'both',
   },
   [EXCHANGE_DECLARE]: {
     classId: 40, methodId: 10, name: 'exchange.declare',
     synchronous: true, responses: [EXCHANGE_DECLARE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [EXCHANGE_DECLARE_OK]: {
     classId: 40, methodId: 11, name: 'exchange.declare-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [EXCHANGE_DELETE]: {
     classId: 40, methodId: 20, name: 'exchange.delete',
     synchronous: true, responses: [EXCHANGE_DELETE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [EXCHANGE_DELETE_OK]: {
     classId: 40, methodId: 21, name: 'exchange.delete-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [EXCHANGE_BIND]: {
     classId: 40, methodId: 30, name: 'exchange.bind',
     synchronous: true, responses: [EXCHANGE_BIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [EXCHANGE_BIND_OK]: {
     classId: 40, methodId: 31, name: 'exchange.bind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [EXCHANGE_UNBIND]: {
     classId: 40, methodId: 40, name: 'exchange.unbind',
     synchronous: true, responses: [EXCHANGE_UNBIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [EXCHANGE_UNBIND_OK]: {
     classId: 40, methodId: 51, name: 'exchange.unbind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [QUEUE_DECLARE]: {
     classId: 50, methodId: 10, name: 'queue.declare',
     synchronous: true, responses: [QUEUE_DECLARE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [QUEUE_DECLARE_OK]: {
     classId: 50, methodId: 11, name: 'queue.declare-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [QUEUE_BIND]: {
     classId: 50, methodId: 20, name: 'queue.bind',
     synchronous: true, responses: [QUEUE_BIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [QUEUE_BIND_OK]: {
     classId: 50, methodId: 21, name: 'queue.bind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [QUEUE_UNBIND]: {
     classId: 50, methodId: 50, name: 'queue.unbind',
     synchronous: true, responses: [QUEUE_UNBIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [QUEUE_UNBIND_OK]: {
     classId: 50, methodId: 51, name: 'queue.unbind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [QUEUE_PURGE]: {
     classId: 50, methodId: 30, name: 'queue.purge',
     synchronous: true, responses: [QUEUE_PURGE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [QUEUE_PURGE_OK]: {
     classId: 50, methodId: 31, name: 'queue.purge-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [QUEUE_DELETE]: {
     classId: 50, methodId: 40, name: 'queue.delete',
     synchronous: true, responses: [QUEUE_DELETE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [QUEUE_DELETE_OK]: {
     classId: 50, methodId: 41, name: 'queue.delete-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [BASIC_QOS]: {
     classId: 60, methodId: 10, name: 'basic.qos',
     synchronous: true, responses: [BASIC_QOS_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [BASIC_QOS_OK]: {
     classId: 60, methodId: 11, name: 'basic.qos-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [BASIC_CONSUME]: {
     classId: 60, methodId: 20, name: 'basic.consume',
     synchronous: true, responses: [BASIC_CONSUME_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [BASIC_CONSUME_OK]: {
     classId: 60, methodId: 21, name: 'basic.consume-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [BASIC_CANCEL]: {
     classId: 60, methodId: 30, name: 'basic.cancel',
     synchronous: true, responses: [BASIC_CANCEL_OK], hasContent: false,
+    direction: 'both',
   },
   [BASIC_CANCEL_OK]: {
     classId: 60, methodId: 31, name: 'basic.cancel-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [BASIC_PUBLISH]: {
     classId: 60, methodId: 40, name: 'basic.publish',
     synchronous: false, responses: [], hasContent: true,
+    direction: 'client-to-server',
   },
   [BASIC_RETURN]: {
     classId: 60, methodId: 50, name: 'basic.return',
     synchronous: false, responses: [], hasContent: true,
+    direction: 'server-to-client',
   },
   [BASIC_DELIVER]: {
     classId: 60, methodId: 60, name: 'basic.deliver',
     synchronous: false, responses: [], hasContent: true,
+    direction: 'server-to-client',
   },
   [BASIC_GET]: {
     classId: 60, methodId: 70, name: 'basic.get',
     synchronous: true, responses: [BASIC_GET_OK, BASIC_GET_EMPTY], hasContent: false,
+    direction: 'client-to-server',
   },
   [BASIC_GET_OK]: {
     classId: 60, methodId: 71, name: 'basic.get-ok',
     synchronous: true, responses: [], hasContent: true,
+    direction: 'server-to-client',
   },
   [BASIC_GET_EMPTY]: {
     classId: 60, methodId: 72, name: 'basic.get-empty',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [BASIC_ACK]: {
     classId: 60, methodId: 80, name: 'basic.ack',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
   [BASIC_REJECT]: {
     classId: 60, methodId: 90, name: 'basic.reject',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
   [BASIC_RECOVER_ASYNC]: {
     classId: 60, methodId: 100, name: 'basic.recover-async',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
   [BASIC_RECOVER]: {
     classId: 60, methodId: 110, name: 'basic.recover',
     synchronous: true, responses: [BASIC_RECOVER_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [BASIC_RECOVER_OK]: {
     classId: 60, methodId: 111, name: 'basic.recover-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [BASIC_NACK]: {
     classId: 60, methodId: 120, name: 'basic.nack',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
   [TX_SELECT]: {
     classId: 90, methodId: 10, name: 'tx.select',
     synchronous: true, responses: [TX_SELECT_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [TX_SELECT_OK]: {
     classId: 90, methodId: 11, name: 'tx.select-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [TX_COMMIT]: {
     classId: 90, methodId: 20, name: 'tx.commit',
     synchronous: true, responses: [TX_COMMIT_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [TX_COMMIT_OK]: {
     classId: 90, methodId: 21, name: 'tx.commit-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [TX_ROLLBACK]: {
     classId: 90, methodId: 30, name: 'tx.rollback',
     synchronous: true, responses: [TX_ROLLBACK_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [TX_ROLLBACK_OK]: {
     classId: 90, methodId: 31, name: 'tx.rollback-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   [CONFIRM_SELECT]: {
     classId: 85, methodId: 10, name: 'confirm.select',
     synchronous: true, responses: [CONFIRM_SELECT_OK], hasContent: false,
+    direction: 'client-to-server',
   },
   [CONFIRM_SELECT_OK]: {
     classId: 85, methodId: 11, name: 'confirm.select-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   };
 

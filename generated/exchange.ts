@@ -11,7 +11,7 @@ import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wi
 export const EXCHANGE_DECLARE = 0x0028000a;
 
 /**
- * exchange.declare: verify exchange exists, create if needed.
+ * exchange.declare: verify exchange exists, create if needed. Sent by the client to the server.
  *
  * This method creates an exchange if it does not already exist, and if the exchange
  * exists, verifies that it is of the correct and expected class.
@@ -118,7 +118,7 @@ export function decodeExchangeDeclare(r: Reader): ExchangeDeclare {
 export const EXCHANGE_DECLARE_OK = 0x0028000b;
 
 /**
- * exchange.declare-ok: confirm exchange declaration.
+ * exchange.declare-ok: confirm exchange declaration. Sent by the server to the client.
  *
  * This method confirms a Declare method and confirms the name of the exchange, essential
  * for automatically-named exchanges.
@@ -140,7 +140,7 @@ export function decodeExchangeDeclareOk(): ExchangeDeclareOk {
 export const EXCHANGE_DELETE = 0x00280014;
 
 /**
- * exchange.delete: delete an exchange.
+ * exchange.delete: delete an exchange. Sent by the client to the server.
  *
  * This method deletes an exchange. When an exchange is deleted all queue bindings on the
  * exchange are cancelled.
@@ -194,7 +194,7 @@ export function decodeExchangeDelete(r: Reader): ExchangeDelete {
 export const EXCHANGE_DELETE_OK = 0x00280015;
 
 /**
- * exchange.delete-ok: confirm deletion of an exchange.
+ * exchange.delete-ok: confirm deletion of an exchange. Sent by the server to the client.
  *
  * This method confirms the deletion of an exchange.
  */
@@ -215,7 +215,7 @@ export function decodeExchangeDeleteOk(): ExchangeDeleteOk {
 export const EXCHANGE_BIND = 0x0028001e;
 
 /**
- * exchange.bind: bind an exchange to another exchange.
+ * exchange.bind: bind an exchange to another exchange. Sent by the client to the server.
  *
  * Creates a binding from the source exchange to the destination exchange, so that messages
  * routed by the source with a matching routing key also pass through the destination.
@@ -292,7 +292,7 @@ export function decodeExchangeBind(r: Reader): ExchangeBind {
 export const EXCHANGE_BIND_OK = 0x0028001f;
 
 /**
- * exchange.bind-ok: the exchange binding exists.
+ * exchange.bind-ok: the exchange binding exists. Sent by the server to the client.
  *
  * The broker's answer to bind: the binding was created.
  */
@@ -313,7 +313,7 @@ export function decodeExchangeBindOk(): ExchangeBindOk {
 export const EXCHANGE_UNBIND = 0x00280028;
 
 /**
- * exchange.unbind: remove an exchange-to-exchange binding.
+ * exchange.unbind: remove an exchange-to-exchange binding. Sent by the client to the server.
  *
  * Removes a binding created by bind; the fields must match the binding.
  */
@@ -387,7 +387,7 @@ export function decodeExchangeUnbind(r: Reader): ExchangeUnbind {
 export const EXCHANGE_UNBIND_OK = 0x00280033;
 
 /**
- * exchange.unbind-ok: the exchange binding is gone.
+ * exchange.unbind-ok: the exchange binding is gone. Sent by the server to the client.
  *
  * The broker's answer to unbind: the binding was removed.
  */

@@ -12,7 +12,7 @@ import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wi
 export const QUEUE_DECLARE = 0x0032000a;
 
 /**
- * queue.declare: declare queue, create if needed.
+ * queue.declare: declare queue, create if needed. Sent by the client to the server.
  *
  * This method creates or checks a queue. When creating a new queue the client can specify
  * various properties that control the durability of the queue and its contents, and the
@@ -116,7 +116,7 @@ export function decodeQueueDeclare(r: Reader): QueueDeclare {
 export const QUEUE_DECLARE_OK = 0x0032000b;
 
 /**
- * queue.declare-ok: confirms a queue definition.
+ * queue.declare-ok: confirms a queue definition. Sent by the server to the client.
  *
  * This method confirms a Declare method and confirms the name of the queue, essential for
  * automatically-named queues.
@@ -166,7 +166,7 @@ export function decodeQueueDeclareOk(r: Reader): QueueDeclareOk {
 export const QUEUE_BIND = 0x00320014;
 
 /**
- * queue.bind: bind queue to an exchange.
+ * queue.bind: bind queue to an exchange. Sent by the client to the server.
  *
  * This method binds a queue to an exchange. Until a queue is bound it will not receive any
  * messages. In a classic messaging model, store-and-forward queues are bound to a direct
@@ -250,7 +250,7 @@ export function decodeQueueBind(r: Reader): QueueBind {
 export const QUEUE_BIND_OK = 0x00320015;
 
 /**
- * queue.bind-ok: confirm bind successful.
+ * queue.bind-ok: confirm bind successful. Sent by the server to the client.
  *
  * This method confirms that the bind was successful.
  */
@@ -271,7 +271,7 @@ export function decodeQueueBindOk(): QueueBindOk {
 export const QUEUE_UNBIND = 0x00320032;
 
 /**
- * queue.unbind: unbind a queue from an exchange.
+ * queue.unbind: unbind a queue from an exchange. Sent by the client to the server.
  *
  * This method unbinds a queue from an exchange.
  */
@@ -326,7 +326,7 @@ export function decodeQueueUnbind(r: Reader): QueueUnbind {
 export const QUEUE_UNBIND_OK = 0x00320033;
 
 /**
- * queue.unbind-ok: confirm unbind successful.
+ * queue.unbind-ok: confirm unbind successful. Sent by the server to the client.
  *
  * This method confirms that the unbind was successful.
  */
@@ -347,7 +347,7 @@ export function decodeQueueUnbindOk(): QueueUnbindOk {
 export const QUEUE_PURGE = 0x0032001e;
 
 /**
- * queue.purge: purge a queue.
+ * queue.purge: purge a queue. Sent by the client to the server.
  *
  * This method removes all messages from a queue which are not awaiting acknowledgment.
  */
@@ -391,7 +391,7 @@ export function decodeQueuePurge(r: Reader): QueuePurge {
 export const QUEUE_PURGE_OK = 0x0032001f;
 
 /**
- * queue.purge-ok: confirms a queue purge.
+ * queue.purge-ok: confirms a queue purge. Sent by the server to the client.
  *
  * This method confirms the purge of a queue.
  */
@@ -420,7 +420,7 @@ export function decodeQueuePurgeOk(r: Reader): QueuePurgeOk {
 export const QUEUE_DELETE = 0x00320028;
 
 /**
- * queue.delete: delete a queue.
+ * queue.delete: delete a queue. Sent by the client to the server.
  *
  * This method deletes a queue. When a queue is deleted any pending messages are sent to a
  * dead-letter queue if this is defined in the server configuration, and all consumers on
@@ -484,7 +484,7 @@ export function decodeQueueDelete(r: Reader): QueueDelete {
 export const QUEUE_DELETE_OK = 0x00320029;
 
 /**
- * queue.delete-ok: confirm deletion of a queue.
+ * queue.delete-ok: confirm deletion of a queue. Sent by the server to the client.
  *
  * This method confirms the deletion of a queue.
  */

@@ -17,7 +17,7 @@ import type { Writer } from '../src/wire/index.js';
 export const TX_SELECT = 0x005a000a;
 
 /**
- * tx.select: select standard transaction mode.
+ * tx.select: select standard transaction mode. Sent by the client to the server.
  *
  * This method sets the channel to use standard transactions. The client must use this
  * method at least once on a channel before using the Commit or Rollback methods.
@@ -39,7 +39,7 @@ export function decodeTxSelect(): TxSelect {
 export const TX_SELECT_OK = 0x005a000b;
 
 /**
- * tx.select-ok: confirm transaction mode.
+ * tx.select-ok: confirm transaction mode. Sent by the server to the client.
  *
  * This method confirms to the client that the channel was successfully set to use standard
  * transactions.
@@ -61,7 +61,7 @@ export function decodeTxSelectOk(): TxSelectOk {
 export const TX_COMMIT = 0x005a0014;
 
 /**
- * tx.commit: commit the current transaction.
+ * tx.commit: commit the current transaction. Sent by the client to the server.
  *
  * This method commits all message publications and acknowledgments performed in the
  * current transaction. A new transaction starts immediately after a commit.
@@ -83,7 +83,7 @@ export function decodeTxCommit(): TxCommit {
 export const TX_COMMIT_OK = 0x005a0015;
 
 /**
- * tx.commit-ok: confirm a successful commit.
+ * tx.commit-ok: confirm a successful commit. Sent by the server to the client.
  *
  * This method confirms to the client that the commit succeeded. Note that if a commit
  * fails, the server raises a channel exception.
@@ -105,7 +105,7 @@ export function decodeTxCommitOk(): TxCommitOk {
 export const TX_ROLLBACK = 0x005a001e;
 
 /**
- * tx.rollback: abandon the current transaction.
+ * tx.rollback: abandon the current transaction. Sent by the client to the server.
  *
  * This method abandons all message publications and acknowledgments performed in the
  * current transaction. A new transaction starts immediately after a rollback. Note that
@@ -129,7 +129,7 @@ export function decodeTxRollback(): TxRollback {
 export const TX_ROLLBACK_OK = 0x005a001f;
 
 /**
- * tx.rollback-ok: confirm successful rollback.
+ * tx.rollback-ok: confirm successful rollback. Sent by the server to the client.
  *
  * This method confirms to the client that the rollback succeeded. Note that if an rollback
  * fails, the server raises a channel exception.

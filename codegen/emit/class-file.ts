@@ -50,12 +50,18 @@ function bitOctets(m: MethodModel): FieldModel[][] {
   return octets;
 }
 
+const SENT_BY: Readonly<Record<MethodModel['direction'], string>> = {
+  'client-to-server': 'Sent by the client to the server.',
+  'server-to-client': 'Sent by the server to the client.',
+  both: 'Sent by either peer.',
+};
+
 function methodInterface(m: MethodModel): Statement {
   return {
     kind: StructureKind.Interface,
     name: m.typeName,
     isExported: true,
-    docs: docs(`${m.fullName}${m.label ? `: ${m.label}` : ''}.`, m.doc),
+    docs: docs(`${m.fullName}${m.label ? `: ${m.label}` : ''}. ${SENT_BY[m.direction]}`, m.doc),
     properties: visible(m).map((f) => ({ name: f.name, type: f.tsType, docs: docs(fieldDoc(f)) })),
   };
 }

@@ -46,6 +46,12 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
       { name: 'synchronous', type: 'boolean', isReadonly: true, docs: docs('Whether the sender waits for one of `responses`.') },
       { name: 'responses', type: 'readonly MethodId[]', isReadonly: true },
       { name: 'hasContent', type: 'boolean', isReadonly: true, docs: docs('Whether a content header and body frames follow.') },
+      {
+        name: 'direction',
+        type: "'client-to-server' | 'server-to-client' | 'both'",
+        isReadonly: true,
+        docs: docs("Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it)."),
+      },
     ],
   });
   statements.push({
@@ -66,6 +72,7 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
             w.indent(() => {
               w.writeLine(`classId: ${m.classModel.index}, methodId: ${m.index}, name: ${quote(m.fullName)},`);
               w.writeLine(`synchronous: ${m.synchronous}, responses: ${responses}, hasContent: ${m.hasContent},`);
+              w.writeLine(`direction: ${quote(m.direction)},`);
             });
             w.writeLine('},');
           }

@@ -66,6 +66,13 @@ describe('generated/ and the generator agree', () => {
     expect(m('basic.nack').fields.map((f) => f.name)).toEqual(['deliveryTag', 'multiple', 'requeue']);
     expect(m('connection.blocked').receivers).toContain('client');
     expect(m('basic.ack').receivers).toContain('client');
+    // Direction from the chassis: the overlay's chassis make basic.ack and basic.cancel two-way.
+    expect(m('basic.publish').direction).toBe('client-to-server');
+    expect(m('basic.deliver').direction).toBe('server-to-client');
+    expect(m('basic.ack').direction).toBe('both');
+    expect(m('basic.cancel').direction).toBe('both');
+    expect(m('connection.update-secret').direction).toBe('client-to-server');
+    expect(m('connection.update-secret-ok').direction).toBe('server-to-client');
     // The overlay revives exchange.declare's auto-delete and internal bits in place.
     const declare = m('exchange.declare').fields.filter((f) => f.wireType === 'bit');
     expect(declare.map((f) => [f.name, f.bitMask])).toEqual([
@@ -125,7 +132,7 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     const err = specError(() =>
       generate({
         base,
-        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"/><method name="stop" index="10"/></class>')],
+        extensions: [overlay('ext/a.xml', `<class name="gizmo" index="201"><method name="go" index="10"><chassis name="server"/></method><method name="stop" index="10"><chassis name="server"/></method></class>`)],
       }),
     );
     expect(err.message).toBe('ext/a.xml: method gizmo.stop duplicates method gizmo.go (10, in ext/a.xml)');
@@ -139,8 +146,8 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
   });
 
   it('two overlays defining the same method differently name both files', () => {
-    const one = overlay('ext/1.xml', '<class name="gizmo" index="201"><method name="go" index="10"/></class>');
-    const two = overlay('ext/2.xml', '<class name="gizmo" index="201"><method name="go" index="10" synchronous="1"/></class>');
+    const one = overlay('ext/1.xml', '<class name="gizmo" index="201"><method name="go" index="10"><chassis name="server"/></method></class>');
+    const two = overlay('ext/2.xml', '<class name="gizmo" index="201"><method name="go" index="10" synchronous="1"><chassis name="server"/></method></class>');
     const err = specError(() => generate({ base, extensions: [two, one] }));
     expect(err.message).toBe('ext/2.xml: gizmo.go clashes with its definition in ext/1.xml: a different definition');
     // The same definition twice is not a clash.
@@ -170,10 +177,24 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     const err = specError(() =>
       generate({
         base,
-        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"><response name="gone"/></method></class>')],
+        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"><chassis name="server"/><response name="gone"/></method></class>')],
       }),
     );
     expect(err.message).toBe("ext/a.xml: method gizmo.go: response 'gone' is not a method of class gizmo");
+  });
+
+  it('a method that does not say who receives it (no chassis), or names an unknown peer', () => {
+    const err = specError(() =>
+      generate({ base, extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"/></class>')] }),
+    );
+    expect(err.message).toBe('ext/a.xml: method gizmo.go has no <chassis name="client|server">: say which peer receives it');
+    const err2 = specError(() =>
+      generate({
+        base,
+        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"><chassis name="broker"/></method></class>')],
+      }),
+    );
+    expect(err2.message).toBe("ext/a.xml: method gizmo.go: unknown chassis 'broker' (expected client or server)");
   });
 
   it('--check lists hand-edited, missing and stale files and exits 1; passes on a faithful copy', async () => {
@@ -289,6 +310,7 @@ describe('regenerating with a new overlay', () => {
       synchronous: true,
       responses: [g.GADGET_CALIBRATE_OK],
       hasContent: false,
+      direction: 'client-to-server',
     });
     // Nine bits take two octets: b9 alone in the second, which must reject stray bits.
     const bitsAt = w.pos - 1;
