@@ -4,8 +4,8 @@
 import { FrameError, type Reader, type Writer } from '../src/wire/index.js';
 
 // Class channel (20): work with channels.
-// The channel class provides methods for a client to establish a channel to a server and
-// for both peers to operate the channel thereafter.
+// The channel class provides methods for a client to establish a channel to a server and for both
+// peers to operate the channel thereafter.
 
 /** channel.open: class 20, method 10. */
 export const CHANNEL_OPEN = 0x0014000a;
@@ -59,18 +59,16 @@ export const CHANNEL_FLOW = 0x00140014;
 /**
  * channel.flow: enable/disable flow from peer. Sent by either peer.
  *
- * This method asks the peer to pause or restart the flow of content data sent by a
- * consumer. This is a simple flow-control mechanism that a peer can use to avoid
- * overflowing its queues or otherwise finding itself receiving more messages than it can
- * process. Note that this method is not intended for window control. It does not affect
- * contents returned by Basic.Get-Ok methods.
+ * This method asks the peer to pause or restart the flow of content data sent by a consumer. This
+ * is a simple flow-control mechanism that a peer can use to avoid overflowing its queues or
+ * otherwise finding itself receiving more messages than it can process. Note that this method is
+ * not intended for window control. It does not affect contents returned by Basic.Get-Ok methods.
  */
 export interface ChannelFlow {
   /**
    * Spec: active (bit): start/stop content frames.
    *
-   * If 1, the peer starts sending content frames. If 0, the peer stops sending content
-   * frames.
+   * If 1, the peer starts sending content frames. If 0, the peer stops sending content frames.
    */
   active: boolean;
 }
@@ -102,8 +100,8 @@ export interface ChannelFlowOk {
   /**
    * Spec: active (bit): current flow setting.
    *
-   * Confirms the setting of the processed flow method: 1 means the peer will start sending
-   * or continue to send content frames; 0 means it will not.
+   * Confirms the setting of the processed flow method: 1 means the peer will start sending or
+   * continue to send content frames; 0 means it will not.
    */
   active: boolean;
 }
@@ -129,10 +127,10 @@ export const CHANNEL_CLOSE = 0x00140028;
 /**
  * channel.close: request a channel close. Sent by either peer.
  *
- * This method indicates that the sender wants to close the channel. This may be due to
- * internal conditions (e.g. a forced shut-down) or due to an error handling a specific
- * method, i.e. an exception. When a close is due to an exception, the sender provides the
- * class and method id of the method which caused the exception.
+ * This method indicates that the sender wants to close the channel. This may be due to internal
+ * conditions (e.g. a forced shut-down) or due to an error handling a specific method, i.e. an
+ * exception. When a close is due to an exception, the sender provides the class and method id of
+ * the method which caused the exception.
  */
 export interface ChannelClose {
   /**
@@ -186,8 +184,8 @@ export const CHANNEL_CLOSE_OK = 0x00140029;
 /**
  * channel.close-ok: confirm a channel close. Sent by either peer.
  *
- * This method confirms a Channel.Close method and tells the recipient that it is safe to
- * release resources for the channel.
+ * This method confirms a Channel.Close method and tells the recipient that it is safe to release
+ * resources for the channel.
  */
 export interface ChannelCloseOk {
 }

@@ -4,10 +4,10 @@
 import { FrameError, type Reader, type Writer } from '../src/wire/index.js';
 
 // Class confirm (85): publisher confirms.
-// Publisher confirms: once a channel is in confirm mode, the broker numbers the messages
-// published on it from 1 and acknowledges each (basic.ack) once it has taken
-// responsibility for it, or rejects it (basic.nack) when it cannot. Unroutable mandatory
-// messages are acknowledged after their basic.return.
+// Publisher confirms: once a channel is in confirm mode, the broker numbers the messages published
+// on it from 1 and acknowledges each (basic.ack) once it has taken responsibility for it, or
+// rejects it (basic.nack) when it cannot. Unroutable mandatory messages are acknowledged after
+// their basic.return.
 
 /** confirm.select: class 85, method 10. */
 export const CONFIRM_SELECT = 0x0055000a;
@@ -15,16 +15,16 @@ export const CONFIRM_SELECT = 0x0055000a;
 /**
  * confirm.select: put the channel in confirm mode. Sent by the client to the server.
  *
- * Puts the channel in confirm mode. A transactional channel cannot be put in confirm mode,
- * nor the reverse.
+ * Puts the channel in confirm mode. A transactional channel cannot be put in confirm mode, nor the
+ * reverse.
  */
 export interface ConfirmSelect {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }

@@ -293,7 +293,9 @@ export interface MethodInfo {
   readonly responses: readonly MethodId[];
   /** Whether a content header and body frames follow. */
   readonly hasContent: boolean;
-  /** Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it). */
+  /**
+   * Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it).
+   */
   readonly direction: 'client-to-server' | 'server-to-client' | 'both';
 }
 
@@ -627,7 +629,10 @@ export function methodName(id: number): string {
   return info ? info.name : `class ${id >>> 16} method ${id & 0xffff}`;
 }
 
-/** Decode a method frame's payload (method id, then arguments). Throws FrameError: 503 for a method the spec does not define, 501 for bytes left over after the arguments. */
+/**
+ * Decode a method frame's payload (method id, then arguments). Throws FrameError: 503 for a method
+ * the spec does not define, 501 for bytes left over after the arguments.
+ */
 export function decodeMethod(r: Reader): IncomingMethod {
   const id = r.u32('method id');
   let m: IncomingMethod;

@@ -4,8 +4,8 @@
 import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wire/index.js';
 
 // Class exchange (40): work with exchanges.
-// Exchanges match and distribute messages across queues. Exchanges can be configured in
-// the server or declared at runtime.
+// Exchanges match and distribute messages across queues. Exchanges can be configured in the server
+// or declared at runtime.
 
 /** exchange.declare: class 40, method 10. */
 export const EXCHANGE_DECLARE = 0x0028000a;
@@ -13,49 +13,47 @@ export const EXCHANGE_DECLARE = 0x0028000a;
 /**
  * exchange.declare: verify exchange exists, create if needed. Sent by the client to the server.
  *
- * This method creates an exchange if it does not already exist, and if the exchange
- * exists, verifies that it is of the correct and expected class.
+ * This method creates an exchange if it does not already exist, and if the exchange exists,
+ * verifies that it is of the correct and expected class.
  */
 export interface ExchangeDeclare {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * The exchange name is a client-selected string that identifies the exchange for publish
-   * methods.
+   * The exchange name is a client-selected string that identifies the exchange for publish methods.
    */
   exchange: string;
   /**
    * Spec: type (shortstr): exchange type.
    *
-   * Each exchange belongs to one of a set of exchange types implemented by the server. The
-   * exchange types define the functionality of the exchange - i.e. how messages are routed
-   * through it. It is not valid or meaningful to attempt to change the type of an existing
-   * exchange.
+   * Each exchange belongs to one of a set of exchange types implemented by the server. The exchange
+   * types define the functionality of the exchange - i.e. how messages are routed through it. It is
+   * not valid or meaningful to attempt to change the type of an existing exchange.
    */
   type: string;
   /**
    * Spec: passive (bit): do not create exchange.
    *
-   * If set, the server will reply with Declare-Ok if the exchange already exists with the
-   * same name, and raise an error if not. The client can use this to check whether an
-   * exchange exists without modifying the server state. When set, all other method fields
-   * except name and no-wait are ignored. A declare with both passive and no-wait has no
-   * effect. Arguments are compared for semantic equivalence.
+   * If set, the server will reply with Declare-Ok if the exchange already exists with the same
+   * name, and raise an error if not. The client can use this to check whether an exchange exists
+   * without modifying the server state. When set, all other method fields except name and no-wait
+   * are ignored. A declare with both passive and no-wait has no effect. Arguments are compared for
+   * semantic equivalence.
    */
   passive: boolean;
   /**
    * Spec: durable (bit): request a durable exchange.
    *
-   * If set when creating a new exchange, the exchange will be marked as durable. Durable
-   * exchanges remain active when a server restarts. Non-durable exchanges (transient
-   * exchanges) are purged if/when a server restarts.
+   * If set when creating a new exchange, the exchange will be marked as durable. Durable exchanges
+   * remain active when a server restarts. Non-durable exchanges (transient exchanges) are purged
+   * if/when a server restarts.
    */
   durable: boolean;
   /**
    * Spec: auto-delete (bit): delete when unused.
    *
-   * If set, the broker deletes the exchange once the last binding from it is removed.
-   * Ignored when the exchange already exists.
+   * If set, the broker deletes the exchange once the last binding from it is removed. Ignored when
+   * the exchange already exists.
    */
   autoDelete: boolean;
   /**
@@ -68,16 +66,16 @@ export interface ExchangeDeclare {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): arguments for declaration.
    *
-   * A set of arguments for the declaration. The syntax and semantics of these arguments
-   * depends on the server implementation.
+   * A set of arguments for the declaration. The syntax and semantics of these arguments depends on
+   * the server implementation.
    */
   arguments: FieldTable;
 }
@@ -120,8 +118,8 @@ export const EXCHANGE_DECLARE_OK = 0x0028000b;
 /**
  * exchange.declare-ok: confirm exchange declaration. Sent by the server to the client.
  *
- * This method confirms a Declare method and confirms the name of the exchange, essential
- * for automatically-named exchanges.
+ * This method confirms a Declare method and confirms the name of the exchange, essential for
+ * automatically-named exchanges.
  */
 export interface ExchangeDeclareOk {
 }
@@ -142,31 +140,29 @@ export const EXCHANGE_DELETE = 0x00280014;
 /**
  * exchange.delete: delete an exchange. Sent by the client to the server.
  *
- * This method deletes an exchange. When an exchange is deleted all queue bindings on the
- * exchange are cancelled.
+ * This method deletes an exchange. When an exchange is deleted all queue bindings on the exchange
+ * are cancelled.
  */
 export interface ExchangeDelete {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * The exchange name is a client-selected string that identifies the exchange for publish
-   * methods.
+   * The exchange name is a client-selected string that identifies the exchange for publish methods.
    */
   exchange: string;
   /**
    * Spec: if-unused (bit): delete only if unused.
    *
-   * If set, the server will only delete the exchange if it has no queue bindings. If the
-   * exchange has queue bindings the server does not delete it but raises a channel exception
-   * instead.
+   * If set, the server will only delete the exchange if it has no queue bindings. If the exchange
+   * has queue bindings the server does not delete it but raises a channel exception instead.
    */
   ifUnused: boolean;
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }
@@ -217,9 +213,9 @@ export const EXCHANGE_BIND = 0x0028001e;
 /**
  * exchange.bind: bind an exchange to another exchange. Sent by the client to the server.
  *
- * Creates a binding from the source exchange to the destination exchange, so that messages
- * routed by the source with a matching routing key also pass through the destination.
- * Binding twice with the same arguments is not an error; cycles are allowed.
+ * Creates a binding from the source exchange to the destination exchange, so that messages routed
+ * by the source with a matching routing key also pass through the destination. Binding twice with
+ * the same arguments is not an error; cycles are allowed.
  */
 export interface ExchangeBind {
   /**
@@ -243,16 +239,16 @@ export interface ExchangeBind {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): binding arguments.
    *
-   * Extra arguments, interpreted by the source exchange's type (e.g. the match rules of a
-   * headers exchange).
+   * Extra arguments, interpreted by the source exchange's type (e.g. the match rules of a headers
+   * exchange).
    */
   arguments: FieldTable;
 }
@@ -339,9 +335,9 @@ export interface ExchangeUnbind {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**

@@ -4,14 +4,13 @@
 import type { Writer } from '../src/wire/index.js';
 
 // Class tx (90): work with transactions.
-// The Tx class allows publish and ack operations to be batched into atomic units of work.
-// The intention is that all publish and ack requests issued within a transaction will
-// complete successfully or none of them will. Servers SHOULD implement atomic transactions
-// at least where all publish or ack requests affect a single queue. Transactions that
-// cover multiple queues may be non-atomic, given that queues can be created and destroyed
-// asynchronously, and such events do not form part of any transaction. Further, the
-// behaviour of transactions with respect to the immediate and mandatory flags on
-// Basic.Publish methods is not defined.
+// The Tx class allows publish and ack operations to be batched into atomic units of work. The
+// intention is that all publish and ack requests issued within a transaction will complete
+// successfully or none of them will. Servers SHOULD implement atomic transactions at least where
+// all publish or ack requests affect a single queue. Transactions that cover multiple queues may be
+// non-atomic, given that queues can be created and destroyed asynchronously, and such events do not
+// form part of any transaction. Further, the behaviour of transactions with respect to the
+// immediate and mandatory flags on Basic.Publish methods is not defined.
 
 /** tx.select: class 90, method 10. */
 export const TX_SELECT = 0x005a000a;
@@ -19,8 +18,8 @@ export const TX_SELECT = 0x005a000a;
 /**
  * tx.select: select standard transaction mode. Sent by the client to the server.
  *
- * This method sets the channel to use standard transactions. The client must use this
- * method at least once on a channel before using the Commit or Rollback methods.
+ * This method sets the channel to use standard transactions. The client must use this method at
+ * least once on a channel before using the Commit or Rollback methods.
  */
 export interface TxSelect {
 }
@@ -63,8 +62,8 @@ export const TX_COMMIT = 0x005a0014;
 /**
  * tx.commit: commit the current transaction. Sent by the client to the server.
  *
- * This method commits all message publications and acknowledgments performed in the
- * current transaction. A new transaction starts immediately after a commit.
+ * This method commits all message publications and acknowledgments performed in the current
+ * transaction. A new transaction starts immediately after a commit.
  */
 export interface TxCommit {
 }
@@ -85,8 +84,8 @@ export const TX_COMMIT_OK = 0x005a0015;
 /**
  * tx.commit-ok: confirm a successful commit. Sent by the server to the client.
  *
- * This method confirms to the client that the commit succeeded. Note that if a commit
- * fails, the server raises a channel exception.
+ * This method confirms to the client that the commit succeeded. Note that if a commit fails, the
+ * server raises a channel exception.
  */
 export interface TxCommitOk {
 }
@@ -107,10 +106,10 @@ export const TX_ROLLBACK = 0x005a001e;
 /**
  * tx.rollback: abandon the current transaction. Sent by the client to the server.
  *
- * This method abandons all message publications and acknowledgments performed in the
- * current transaction. A new transaction starts immediately after a rollback. Note that
- * unacked messages will not be automatically redelivered by rollback; if that is required
- * an explicit recover call should be issued.
+ * This method abandons all message publications and acknowledgments performed in the current
+ * transaction. A new transaction starts immediately after a rollback. Note that unacked messages
+ * will not be automatically redelivered by rollback; if that is required an explicit recover call
+ * should be issued.
  */
 export interface TxRollback {
 }
@@ -131,8 +130,8 @@ export const TX_ROLLBACK_OK = 0x005a001f;
 /**
  * tx.rollback-ok: confirm successful rollback. Sent by the server to the client.
  *
- * This method confirms to the client that the rollback succeeded. Note that if an rollback
- * fails, the server raises a channel exception.
+ * This method confirms to the client that the rollback succeeded. Note that if an rollback fails,
+ * the server raises a channel exception.
  */
 export interface TxRollbackOk {
 }

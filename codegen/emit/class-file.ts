@@ -4,7 +4,7 @@
 
 import { StructureKind, VariableDeclarationKind, type CodeBlockWriter, type Project } from 'ts-morph';
 import type { ClassModel, FieldModel, MethodModel, PropertyModel } from '../model.js';
-import { docs, header, hex, importStatement, quote, render, type EmitOptions, type Statement } from './common.js';
+import { docs, header, hex, importStatement, lineComments, memberDocs, quote, render, type EmitOptions, type Statement } from './common.js';
 
 /** Reader method and Writer method per wire type (bits are handled apart). */
 const READ: Record<string, string> = {
@@ -62,7 +62,7 @@ function methodInterface(m: MethodModel): Statement {
     name: m.typeName,
     isExported: true,
     docs: docs(`${m.fullName}${m.label ? `: ${m.label}` : ''}. ${SENT_BY[m.direction]}`, m.doc),
-    properties: visible(m).map((f) => ({ name: f.name, type: f.tsType, docs: docs(fieldDoc(f)) })),
+    properties: visible(m).map((f) => ({ name: f.name, type: f.tsType, docs: memberDocs(fieldDoc(f)) })),
   };
 }
 
@@ -162,7 +162,7 @@ function propertyStatements(c: ClassModel): Statement[] {
   const props = c.properties;
   const words = Math.ceil(props.length / 15);
   const typeName = `${c.typeName}Properties`;
-  const members = props.map((p) => ({ name: p.name, type: p.tsType, hasQuestionToken: true, docs: docs(propertyDoc(p)) }));
+  const members = props.map((p) => ({ name: p.name, type: p.tsType, hasQuestionToken: true, docs: memberDocs(propertyDoc(p)) }));
   const flagVar = (k: number) => `flags${k}`;
   return [
     {
@@ -272,8 +272,8 @@ export function emitClassFile(project: Project, c: ClassModel, opts: EmitOptions
     (w) => {
       w.writeLine(header(opts)).blankLine();
       w.writeLine(importStatement(imports(c), opts.wireImport)).blankLine();
-      w.writeLine(`// Class ${c.specName} (${c.index})${c.label ? `: ${c.label}` : ''}.`);
-      if (c.doc) for (const line of c.doc.split('\n')) w.writeLine(line ? `// ${line}` : '//');
+      for (const line of lineComments(`Class ${c.specName} (${c.index})${c.label ? `: ${c.label}` : ''}.`)) w.writeLine(line);
+      if (c.doc) for (const line of lineComments(c.doc)) w.writeLine(line);
       w.blankLine();
     },
   ];

@@ -39,10 +39,62 @@ export function render(project: Project, fileName: string, statements: Statement
   return text.endsWith('\n') ? text : `${text}\n`;
 }
 
-/** A TSDoc block from paragraphs; empty parts are skipped. */
+/** Generated lines, comments included, are at most this wide. */
+export const LINE_WIDTH = 100;
+
+/** Words of `paragraph` in lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrap(paragraph: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of paragraph.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+/**
+ * A TSDoc block from paragraphs (empty parts are skipped), reflowed so that
+ * no line passes LINE_WIDTH at `depth` levels of two-space indentation.
+ */
+function docsAt(depth: number, parts: (string | undefined)[]): OptionalKind<JSDocStructure>[] {
+  const paragraphs = parts
+    .filter((p): p is string => !!p && p.trim().length > 0)
+    .flatMap((p) => p.split(/\n\s*\n/))
+    .map((p) => p.replace(/\s+/g, ' ').trim())
+    .filter((p) => p.length > 0);
+  if (paragraphs.length === 0) return [];
+  const indent = 2 * depth;
+  // `/** text */` on one line when it fits; else ` * ` lines (a leading newline makes ts-morph write them).
+  if (paragraphs.length === 1 && indent + '/** '.length + paragraphs[0]!.length + ' */'.length <= LINE_WIDTH) {
+    return [{ description: paragraphs[0]! }];
+  }
+  const width = LINE_WIDTH - indent - ' * '.length;
+  return [{ description: `\n${paragraphs.map((p) => wrap(p, width).join('\n')).join('\n\n')}` }];
+}
+
+/** A TSDoc block for a top-level declaration. */
 export function docs(...parts: (string | undefined)[]): OptionalKind<JSDocStructure>[] {
-  const text = parts.filter((p): p is string => !!p && p.trim().length > 0).join('\n\n');
-  return text ? [{ description: text }] : [];
+  return docsAt(0, parts);
+}
+
+/** A TSDoc block for a member of an interface or class. */
+export function memberDocs(...parts: (string | undefined)[]): OptionalKind<JSDocStructure>[] {
+  return docsAt(1, parts);
+}
+
+/** `// ` comment lines, each paragraph reflowed to LINE_WIDTH; paragraphs separated by `//`. */
+export function lineComments(text: string): string[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => wrap(p, LINE_WIDTH - '// '.length).map((l) => `// ${l}`))
+    .filter((lines) => lines.length > 0)
+    .flatMap((lines, i) => (i === 0 ? lines : ['//', ...lines]));
 }
 
 /** An import declaration, one name per line when it would be long. */

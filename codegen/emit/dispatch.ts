@@ -4,7 +4,7 @@
 
 import { StructureKind, VariableDeclarationKind, type Project } from 'ts-morph';
 import type { Model } from '../model.js';
-import { docs, header, importStatement, quote, render, type EmitOptions, type Statement } from './common.js';
+import { docs, header, importStatement, memberDocs, quote, render, type EmitOptions, type Statement } from './common.js';
 
 export function emitDispatch(project: Project, model: Model, opts: EmitOptions): string {
   const statements: Statement[] = [(w) => w.writeLine(header(opts)).blankLine()];
@@ -42,15 +42,15 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
     properties: [
       { name: 'classId', type: 'number', isReadonly: true },
       { name: 'methodId', type: 'number', isReadonly: true },
-      { name: 'name', type: 'string', isReadonly: true, docs: docs("e.g. 'basic.publish'") },
-      { name: 'synchronous', type: 'boolean', isReadonly: true, docs: docs('Whether the sender waits for one of `responses`.') },
+      { name: 'name', type: 'string', isReadonly: true, docs: memberDocs("e.g. 'basic.publish'") },
+      { name: 'synchronous', type: 'boolean', isReadonly: true, docs: memberDocs('Whether the sender waits for one of `responses`.') },
       { name: 'responses', type: 'readonly MethodId[]', isReadonly: true },
-      { name: 'hasContent', type: 'boolean', isReadonly: true, docs: docs('Whether a content header and body frames follow.') },
+      { name: 'hasContent', type: 'boolean', isReadonly: true, docs: memberDocs('Whether a content header and body frames follow.') },
       {
         name: 'direction',
         type: "'client-to-server' | 'server-to-client' | 'both'",
         isReadonly: true,
-        docs: docs("Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it)."),
+        docs: memberDocs("Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it)."),
       },
     ],
   });
