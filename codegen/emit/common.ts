@@ -4,6 +4,9 @@
 
 import { IndentationText, NewLineKind, Project, QuoteKind, type JSDocStructure, type OptionalKind, type StatementStructures, type WriterFunction } from 'ts-morph';
 
+import type { ClassModel, MethodModel } from '../model.js';
+import { namespaceName } from '../naming.js';
+
 export interface EmitOptions {
   /** Module specifier generated files use for the wire primitives. */
   wireImport: string;
@@ -95,6 +98,22 @@ export function lineComments(text: string): string[] {
     .map((p) => wrap(p, LINE_WIDTH - '// '.length).map((l) => `// ${l}`))
     .filter((lines) => lines.length > 0)
     .flatMap((lines, i) => (i === 0 ? lines : ['//', ...lines]));
+}
+
+/**
+ * How generated files import a class module: as a namespace (`import * as
+ * basic from './basic.js'`, then `basic.BASIC_QOS`), since dispatch.ts and
+ * requests.ts need dozens of names from each. Returns the import and a
+ * function that qualifies a name of that module.
+ */
+export function classImport(c: ClassModel): { statement: string; ref: (name: string) => string } {
+  const ns = namespaceName(c.specName);
+  return { statement: `import * as ${ns} from ${quote(`./${c.specName}.js`)};`, ref: (name) => `${ns}.${name}` };
+}
+
+/** A name of a method's class module, qualified by that module's namespace. */
+export function methodRef(m: MethodModel, name: string): string {
+  return classImport(m.classModel).ref(name);
 }
 
 /** An import declaration, one name per line when it would be long. */

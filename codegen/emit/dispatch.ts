@@ -4,21 +4,18 @@
 
 import { StructureKind, VariableDeclarationKind, type Project } from 'ts-morph';
 import type { Model } from '../model.js';
-import { docs, header, importStatement, memberDocs, quote, render, type EmitOptions, type Statement } from './common.js';
+import { classImport, docs, header, importStatement, memberDocs, methodRef, quote, render, type EmitOptions, type Statement } from './common.js';
 
 export function emitDispatch(project: Project, model: Model, opts: EmitOptions): string {
   const statements: Statement[] = [(w) => w.writeLine(header(opts)).blankLine()];
   statements.push(importStatement(['FrameError', 'type Reader'], opts.wireImport));
-  for (const c of model.classes) {
-    const names = c.methods.flatMap((m) => [m.constName, `type ${m.typeName}`, `decode${m.typeName}`]);
-    statements.push(importStatement(names, `./${c.specName}.js`));
-  }
+  for (const c of model.classes) statements.push(classImport(c).statement);
   statements.push({
     kind: StructureKind.Interface,
     name: 'MethodArgs',
     isExported: true,
     docs: docs('The arguments type of every method, by method id.'),
-    properties: model.methods.map((m) => ({ name: `[${m.constName}]`, type: m.typeName })),
+    properties: model.methods.map((m) => ({ name: `[${methodRef(m, m.constName)}]`, type: methodRef(m, m.typeName) })),
   });
   statements.push({
     kind: StructureKind.TypeAlias,
@@ -67,8 +64,8 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
           // The writer is already indented one level inside the declaration.
           w.write('{').newLine();
           for (const m of model.methods) {
-            const responses = `[${m.responses.map((r) => r.constName).join(', ')}]`;
-            w.writeLine(`[${m.constName}]: {`);
+            const responses = `[${m.responses.map((r) => methodRef(r, r.constName)).join(', ')}]`;
+            w.writeLine(`[${methodRef(m, m.constName)}]: {`);
             w.indent(() => {
               w.writeLine(`classId: ${m.classModel.index}, methodId: ${m.index}, name: ${quote(m.fullName)},`);
               w.writeLine(`synchronous: ${m.synchronous}, responses: ${responses}, hasContent: ${m.hasContent},`);
@@ -108,9 +105,10 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
       w.writeLine('switch (id) {');
       w.indent(() => {
         for (const m of model.methods) {
-          w.writeLine(`case ${m.constName}:`);
+          w.writeLine(`case ${methodRef(m, m.constName)}:`);
           w.indent(() => {
-            w.writeLine(`m = { id: ${m.constName}, args: decode${m.typeName}(${m.fields.length > 0 ? 'r' : ''}) };`);
+            const decode = methodRef(m, `decode${m.typeName}`);
+            w.writeLine(`m = { id: ${methodRef(m, m.constName)}, args: ${decode}(${m.fields.length > 0 ? 'r' : ''}) };`);
             w.writeLine('break;');
           });
         }
