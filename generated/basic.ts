@@ -862,43 +862,17 @@ export function decodeBasicNack(r: Reader): BasicNack {
   return { deliveryTag, multiple: (bits0 & 1) !== 0, requeue: (bits0 & 2) !== 0 };
 }
 
-/** The content properties of a basic message, as given to publish: every one optional. */
-export interface BasicPropertiesInit {
-  /** Spec: content-type (shortstr): MIME content type. */
-  contentType?: string;
-  /** Spec: content-encoding (shortstr): MIME content encoding. */
-  contentEncoding?: string;
-  /** Spec: headers (table): message header field table. */
-  headers?: FieldTable;
-  /** Spec: delivery-mode (octet): non-persistent (1) or persistent (2). */
-  deliveryMode?: number;
-  /** Spec: priority (octet): message priority, 0 to 9. */
-  priority?: number;
-  /** Spec: correlation-id (shortstr): application correlation identifier. */
-  correlationId?: string;
-  /** Spec: reply-to (shortstr): address to reply to. */
-  replyTo?: string;
-  /** Spec: expiration (shortstr): message expiration specification. */
-  expiration?: string;
-  /** Spec: message-id (shortstr): application message identifier. */
-  messageId?: string;
-  /** Spec: timestamp (timestamp): message timestamp. */
-  timestamp?: Date;
-  /** Spec: type (shortstr): message type name. */
-  messageType?: string;
-  /** Spec: user-id (shortstr): creating user id. */
-  userId?: string;
-  /** Spec: app-id (shortstr): creating application id. */
-  appId?: string;
-  /** Spec: reserved (shortstr): reserved, must be empty. */
-  clusterId?: string;
-}
+/**
+ * The content properties of a basic message, as given to publish: every one optional. The members
+ * are those of BasicProperties, documented there.
+ */
+export type BasicPropertiesInit = Partial<BasicProperties>;
 
 /**
- * The content properties of a received basic message. Absent properties are undefined (their flag
- * bit was clear).
+ * The content properties of a basic message: received (absent properties are undefined, their flag
+ * bit was clear), or given to publish as BasicPropertiesInit.
  */
-export class BasicProperties implements BasicPropertiesInit {
+export class BasicProperties {
   /** Spec: content-type (shortstr): MIME content type. */
   contentType?: string;
   /** Spec: content-encoding (shortstr): MIME content encoding. */

@@ -165,20 +165,23 @@ function propertyStatements(c: ClassModel): Statement[] {
   const members = props.map((p) => ({ name: p.name, type: p.tsType, hasQuestionToken: true, docs: memberDocs(propertyDoc(p)) }));
   const flagVar = (k: number) => `flags${k}`;
   return [
+    // The properties are declared once, on the class (declared fields give every
+    // decoded instance the same shape); the publish-side type is derived from it.
     {
-      kind: StructureKind.Interface,
+      kind: StructureKind.TypeAlias,
       name: `${typeName}Init`,
       isExported: true,
-      docs: docs(`The content properties of a ${c.specName} message, as given to publish: every one optional.`),
-      properties: members,
+      docs: docs(
+        `The content properties of a ${c.specName} message, as given to publish: every one optional. The members are those of ${typeName}, documented there.`,
+      ),
+      type: `Partial<${typeName}>`,
     },
     {
       kind: StructureKind.Class,
       name: typeName,
       isExported: true,
-      implements: [`${typeName}Init`],
       docs: docs(
-        `The content properties of a received ${c.specName} message. Absent properties are undefined (their flag bit was clear).`,
+        `The content properties of a ${c.specName} message: received (absent properties are undefined, their flag bit was clear), or given to publish as ${typeName}Init.`,
       ),
       properties: members,
     },
