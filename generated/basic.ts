@@ -262,7 +262,7 @@ export function decodeBasicCancel(r: Reader): BasicCancel {
 export const BASIC_CANCEL_OK = 0x003c001f;
 
 /**
- * basic.cancel-ok: confirm a cancelled consumer. Sent by the server to the client.
+ * basic.cancel-ok: confirm a cancelled consumer. Sent by either peer.
  *
  * This method confirms that the cancellation was completed.
  */

@@ -320,7 +320,7 @@ export const METHOD_INFO: Readonly<Record<MethodId, MethodInfo>> = {
   [basic.BASIC_CANCEL_OK]: {
     classId: 60, methodId: 31, name: 'basic.cancel-ok',
     synchronous: true, responses: [], hasContent: false,
-    direction: 'server-to-client',
+    direction: 'both',
   },
   [basic.BASIC_PUBLISH]: {
     classId: 60, methodId: 40, name: 'basic.publish',
