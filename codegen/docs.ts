@@ -1,31 +1,15 @@
-// <doc> text → TSDoc lines: dedent, join each paragraph into one line,
-// reflow to a fixed width, and keep `*/` from ending the comment early.
+// <doc> text → plain paragraphs: dedent, join each paragraph into one line,
+// and keep `*/` from ending a comment early. Wrapping to the line width is
+// the emitters' job (emit/common.ts), since only they know the indentation.
 
 import type { RawDoc } from './parse.js';
 
-const WIDTH = 88;
-
-function reflow(paragraph: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of paragraph.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) out.push(line);
-  return out;
-}
-
-/** Paragraphs of plain text, each reflowed; paragraphs separated by ''. */
-export function docText(docs: readonly RawDoc[], width = WIDTH): string {
+/** Paragraphs of plain text, each on one line, separated by ''. */
+export function docText(docs: readonly RawDoc[]): string {
   const paragraphs = docs
     .filter((d) => d.type === undefined)
     .flatMap((d) => d.text.replace(/\r\n/g, '\n').split(/\n\s*\n/))
-    .map((p) => reflow(p.replace(/\*\//g, '*\\/'), width).join('\n'))
+    .map((p) => oneLine(p))
     .filter((p) => p.length > 0);
   return paragraphs.join('\n\n');
 }

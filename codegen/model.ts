@@ -37,6 +37,12 @@ const BINARY_LONGSTR: ReadonlySet<string> = new Set([
   'connection.secure-ok.response',
 ]);
 
+/**
+ * Who sends a method, from the spec's `<chassis name="client|server">`
+ * elements: a chassis names a peer that implements (receives) the method.
+ */
+export type Direction = 'client-to-server' | 'server-to-client' | 'both';
+
 export interface FieldModel {
   /** Spec name, e.g. `routing-key`. */
   specName: string;
@@ -76,6 +82,8 @@ export interface MethodModel {
   responseNames: string[];
   /** Which peers must or may receive it: 'client' means the server sends it. */
   receivers: string[];
+  /** Who sends it, from `receivers`. */
+  direction: Direction;
   fields: FieldModel[];
   doc: string;
   label: string;
@@ -203,6 +211,17 @@ function constantModel(c: RawConstant): ConstantModel {
   };
 }
 
+function direction(raw: RawMethod, fullName: string): Direction {
+  const unknown = raw.chassis.find((c) => c.name !== 'client' && c.name !== 'server');
+  if (unknown) throw new SpecError(raw.file, `method ${fullName}: unknown chassis '${unknown.name}' (expected client or server)`);
+  const toServer = raw.chassis.some((c) => c.name === 'server');
+  const toClient = raw.chassis.some((c) => c.name === 'client');
+  if (toServer && toClient) return 'both';
+  if (toServer) return 'client-to-server';
+  if (toClient) return 'server-to-client';
+  throw new SpecError(raw.file, `method ${fullName} has no <chassis name="client|server">: say which peer receives it`);
+}
+
 function methodModel(cls: ClassModel, raw: RawMethod, domains: ReadonlyMap<string, RawDomain>): MethodModel {
   const fullName = `${cls.specName}.${raw.name}`;
   const index = intAttr(raw.index, raw.file, `method ${fullName}`, 0xffff);
@@ -222,6 +241,7 @@ function methodModel(cls: ClassModel, raw: RawMethod, domains: ReadonlyMap<strin
     responses: [],
     responseNames: raw.responses,
     receivers: raw.chassis.map((c) => c.name),
+    direction: direction(raw, fullName),
     fields,
     doc: docText(raw.docs),
     label: oneLine(raw.label),

@@ -39,3 +39,15 @@ const RESERVED_LOCALS = new Set(['arguments', 'eval', 'default', 'class', 'funct
 export function localName(fieldName: string): string {
   return RESERVED_LOCALS.has(fieldName) ? `${fieldName}Value` : fieldName;
 }
+
+/**
+ * Identifiers the generated files use themselves (locals, parameters) or
+ * that JS reserves: a class module imported as a namespace must not take them.
+ */
+const TAKEN_BY_GENERATED = new Set(['m', 'r', 'w', 'p', 'id', 'info', 'more', 'extra', ...RESERVED_LOCALS, 'import', 'export', 'return']);
+
+/** `basic` → the name generated files import `./basic.js` under (`import * as basic`). */
+export function namespaceName(classSpecName: string): string {
+  const name = camel(classSpecName);
+  return TAKEN_BY_GENERATED.has(name) ? `${name}Class` : name;
+}

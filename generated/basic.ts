@@ -10,42 +10,40 @@ import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wi
 export const BASIC_QOS = 0x003c000a;
 
 /**
- * basic.qos: specify quality of service.
+ * basic.qos: specify quality of service. Sent by the client to the server.
  *
- * This method requests a specific quality of service. The QoS can be specified for the
- * current channel or for all channels on the connection. The particular properties and
- * semantics of a qos method always depend on the content class semantics. Though the qos
- * method could in principle apply to both peers, it is currently meaningful only for the
- * server.
+ * This method requests a specific quality of service. The QoS can be specified for the current
+ * channel or for all channels on the connection. The particular properties and semantics of a qos
+ * method always depend on the content class semantics. Though the qos method could in principle
+ * apply to both peers, it is currently meaningful only for the server.
  */
 export interface BasicQos {
   /**
    * Spec: prefetch-size (long): prefetch window in octets.
    *
    * The client can request that messages be sent in advance so that when the client finishes
-   * processing a message, the following message is already held locally, rather than needing
-   * to be sent down the channel. Prefetching gives a performance improvement. This field
-   * specifies the prefetch window size in octets. The server will send a message in advance
-   * if it is equal to or smaller in size than the available prefetch size (and also falls
-   * into other prefetch limits). May be set to zero, meaning "no specific limit", although
-   * other prefetch limits may still apply. The prefetch-size is ignored if the no-ack option
-   * is set.
+   * processing a message, the following message is already held locally, rather than needing to be
+   * sent down the channel. Prefetching gives a performance improvement. This field specifies the
+   * prefetch window size in octets. The server will send a message in advance if it is equal to or
+   * smaller in size than the available prefetch size (and also falls into other prefetch limits).
+   * May be set to zero, meaning "no specific limit", although other prefetch limits may still
+   * apply. The prefetch-size is ignored if the no-ack option is set.
    */
   prefetchSize: number;
   /**
    * Spec: prefetch-count (short): prefetch window in messages.
    *
-   * Specifies a prefetch window in terms of whole messages. This field may be used in
-   * combination with the prefetch-size field; a message will only be sent in advance if both
-   * prefetch windows (and those at the channel and connection level) allow it. The
-   * prefetch-count is ignored if the no-ack option is set.
+   * Specifies a prefetch window in terms of whole messages. This field may be used in combination
+   * with the prefetch-size field; a message will only be sent in advance if both prefetch windows
+   * (and those at the channel and connection level) allow it. The prefetch-count is ignored if the
+   * no-ack option is set.
    */
   prefetchCount: number;
   /**
    * Spec: global (bit): apply to entire connection.
    *
-   * By default the QoS settings apply to the current channel only. If this field is set,
-   * they are applied to the entire connection.
+   * By default the QoS settings apply to the current channel only. If this field is set, they are
+   * applied to the entire connection.
    */
   global: boolean;
 }
@@ -73,10 +71,10 @@ export function decodeBasicQos(r: Reader): BasicQos {
 export const BASIC_QOS_OK = 0x003c000b;
 
 /**
- * basic.qos-ok: confirm the requested qos.
+ * basic.qos-ok: confirm the requested qos. Sent by the server to the client.
  *
- * This method tells the client that the requested QoS levels could be handled by the
- * server. The requested QoS applies to all active consumers until a new QoS is defined.
+ * This method tells the client that the requested QoS levels could be handled by the server. The
+ * requested QoS applies to all active consumers until a new QoS is defined.
  */
 export interface BasicQosOk {
 }
@@ -86,8 +84,8 @@ export function encodeBasicQosOk(w: Writer): void {
   w.u32(BASIC_QOS_OK);
 }
 
-/** Read the arguments of basic.qos-ok; the reader is just past the method id. */
-export function decodeBasicQosOk(r: Reader): BasicQosOk {
+/** The arguments of basic.qos-ok: it has none, so there is nothing to read. */
+export function decodeBasicQosOk(): BasicQosOk {
   return {};
 }
 
@@ -95,11 +93,11 @@ export function decodeBasicQosOk(r: Reader): BasicQosOk {
 export const BASIC_CONSUME = 0x003c0014;
 
 /**
- * basic.consume: start a queue consumer.
+ * basic.consume: start a queue consumer. Sent by the client to the server.
  *
- * This method asks the server to start a "consumer", which is a transient request for
- * messages from a specific queue. Consumers last as long as the channel they were declared
- * on, or until the client cancels them.
+ * This method asks the server to start a "consumer", which is a transient request for messages from
+ * a specific queue. Consumers last as long as the channel they were declared on, or until the
+ * client cancels them.
  */
 export interface BasicConsume {
   /**
@@ -111,26 +109,25 @@ export interface BasicConsume {
   /**
    * Spec: consumer-tag (consumer-tag, shortstr): consumer tag.
    *
-   * Specifies the identifier for the consumer. The consumer tag is local to a channel, so
-   * two clients can use the same consumer tags. If this field is empty the server will
-   * generate a unique tag.
+   * Specifies the identifier for the consumer. The consumer tag is local to a channel, so two
+   * clients can use the same consumer tags. If this field is empty the server will generate a
+   * unique tag.
    */
   consumerTag: string;
   /**
    * Spec: no-local (no-local, bit): do not deliver own messages.
    *
-   * If the no-local field is set the server will not send messages to the connection that
-   * published them.
+   * If the no-local field is set the server will not send messages to the connection that published
+   * them.
    */
   noLocal: boolean;
   /**
    * Spec: no-ack (no-ack, bit): no acknowledgement needed.
    *
-   * If this field is set the server does not expect acknowledgements for messages. That is,
-   * when a message is delivered to the client the server assumes the delivery will succeed
-   * and immediately dequeues it. This functionality may increase performance but at the cost
-   * of reliability. Messages can get lost if a client dies before they are delivered to the
-   * application.
+   * If this field is set the server does not expect acknowledgements for messages. That is, when a
+   * message is delivered to the client the server assumes the delivery will succeed and immediately
+   * dequeues it. This functionality may increase performance but at the cost of reliability.
+   * Messages can get lost if a client dies before they are delivered to the application.
    */
   noAck: boolean;
   /**
@@ -142,16 +139,16 @@ export interface BasicConsume {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): arguments for declaration.
    *
-   * A set of arguments for the consume. The syntax and semantics of these arguments depends
-   * on the server implementation.
+   * A set of arguments for the consume. The syntax and semantics of these arguments depends on the
+   * server implementation.
    */
   arguments: FieldTable;
 }
@@ -191,10 +188,10 @@ export function decodeBasicConsume(r: Reader): BasicConsume {
 export const BASIC_CONSUME_OK = 0x003c0015;
 
 /**
- * basic.consume-ok: confirm a new consumer.
+ * basic.consume-ok: confirm a new consumer. Sent by the server to the client.
  *
- * The server provides the client with a consumer tag, which is used by the client for
- * methods called on the consumer at a later stage.
+ * The server provides the client with a consumer tag, which is used by the client for methods
+ * called on the consumer at a later stage.
  */
 export interface BasicConsumeOk {
   /**
@@ -221,12 +218,11 @@ export function decodeBasicConsumeOk(r: Reader): BasicConsumeOk {
 export const BASIC_CANCEL = 0x003c001e;
 
 /**
- * basic.cancel: end a queue consumer.
+ * basic.cancel: end a queue consumer. Sent by either peer.
  *
- * This method cancels a consumer. This does not affect already delivered messages, but it
- * does mean the server will not send any more messages for that consumer. The client may
- * receive an arbitrary number of messages in between sending the cancel method and
- * receiving the cancel-ok reply.
+ * This method cancels a consumer. This does not affect already delivered messages, but it does mean
+ * the server will not send any more messages for that consumer. The client may receive an arbitrary
+ * number of messages in between sending the cancel method and receiving the cancel-ok reply.
  */
 export interface BasicCancel {
   /**
@@ -238,9 +234,9 @@ export interface BasicCancel {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }
@@ -266,7 +262,7 @@ export function decodeBasicCancel(r: Reader): BasicCancel {
 export const BASIC_CANCEL_OK = 0x003c001f;
 
 /**
- * basic.cancel-ok: confirm a cancelled consumer.
+ * basic.cancel-ok: confirm a cancelled consumer. Sent by either peer.
  *
  * This method confirms that the cancellation was completed.
  */
@@ -295,19 +291,19 @@ export function decodeBasicCancelOk(r: Reader): BasicCancelOk {
 export const BASIC_PUBLISH = 0x003c0028;
 
 /**
- * basic.publish: publish a message.
+ * basic.publish: publish a message. Sent by the client to the server.
  *
- * This method publishes a message to a specific exchange. The message will be routed to
- * queues as defined by the exchange configuration and distributed to any active consumers
- * when the transaction, if any, is committed.
+ * This method publishes a message to a specific exchange. The message will be routed to queues as
+ * defined by the exchange configuration and distributed to any active consumers when the
+ * transaction, if any, is committed.
  */
 export interface BasicPublish {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * Specifies the name of the exchange to publish to. The exchange name can be empty,
-   * meaning the default exchange. If the exchange name is specified, and that exchange does
-   * not exist, the server will raise a channel exception.
+   * Specifies the name of the exchange to publish to. The exchange name can be empty, meaning the
+   * default exchange. If the exchange name is specified, and that exchange does not exist, the
+   * server will raise a channel exception.
    */
   exchange: string;
   /**
@@ -320,18 +316,18 @@ export interface BasicPublish {
   /**
    * Spec: mandatory (bit): indicate mandatory routing.
    *
-   * This flag tells the server how to react if the message cannot be routed to a queue. If
-   * this flag is set, the server will return an unroutable message with a Return method. If
-   * this flag is zero, the server silently drops the message.
+   * This flag tells the server how to react if the message cannot be routed to a queue. If this
+   * flag is set, the server will return an unroutable message with a Return method. If this flag is
+   * zero, the server silently drops the message.
    */
   mandatory: boolean;
   /**
    * Spec: immediate (bit): request immediate delivery.
    *
-   * This flag tells the server how to react if the message cannot be routed to a queue
-   * consumer immediately. If this flag is set, the server will return an undeliverable
-   * message with a Return method. If this flag is zero, the server will queue the message,
-   * but with no guarantee that it will ever be consumed.
+   * This flag tells the server how to react if the message cannot be routed to a queue consumer
+   * immediately. If this flag is set, the server will return an undeliverable message with a Return
+   * method. If this flag is zero, the server will queue the message, but with no guarantee that it
+   * will ever be consumed.
    */
   immediate: boolean;
 }
@@ -366,11 +362,11 @@ export function decodeBasicPublish(r: Reader): BasicPublish {
 export const BASIC_RETURN = 0x003c0032;
 
 /**
- * basic.return: return a failed message.
+ * basic.return: return a failed message. Sent by the server to the client.
  *
- * This method returns an undeliverable message that was published with the "immediate"
- * flag set, or an unroutable message published with the "mandatory" flag set. The reply
- * code and text provide information about the reason that the message was undeliverable.
+ * This method returns an undeliverable message that was published with the "immediate" flag set, or
+ * an unroutable message published with the "mandatory" flag set. The reply code and text provide
+ * information about the reason that the message was undeliverable.
  */
 export interface BasicReturn {
   /**
@@ -389,8 +385,8 @@ export interface BasicReturn {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * Specifies the name of the exchange that the message was originally published to. May be
-   * empty, meaning the default exchange.
+   * Specifies the name of the exchange that the message was originally published to. May be empty,
+   * meaning the default exchange.
    */
   exchange: string;
   /**
@@ -423,11 +419,11 @@ export function decodeBasicReturn(r: Reader): BasicReturn {
 export const BASIC_DELIVER = 0x003c003c;
 
 /**
- * basic.deliver: notify the client of a consumer message.
+ * basic.deliver: notify the client of a consumer message. Sent by the server to the client.
  *
- * This method delivers a message to the client, via a consumer. In the asynchronous
- * message delivery model, the client starts a consumer using the Consume method, then the
- * server responds with Deliver methods as and when messages arrive for that consumer.
+ * This method delivers a message to the client, via a consumer. In the asynchronous message
+ * delivery model, the client starts a consumer using the Consume method, then the server responds
+ * with Deliver methods as and when messages arrive for that consumer.
  */
 export interface BasicDeliver {
   /**
@@ -451,8 +447,8 @@ export interface BasicDeliver {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * Specifies the name of the exchange that the message was originally published to. May be
-   * empty, indicating the default exchange.
+   * Specifies the name of the exchange that the message was originally published to. May be empty,
+   * indicating the default exchange.
    */
   exchange: string;
   /**
@@ -496,11 +492,11 @@ export function decodeBasicDeliver(r: Reader): BasicDeliver {
 export const BASIC_GET = 0x003c0046;
 
 /**
- * basic.get: direct access to a queue.
+ * basic.get: direct access to a queue. Sent by the client to the server.
  *
- * This method provides a direct access to the messages in a queue using a synchronous
- * dialogue that is designed for specific types of application where synchronous
- * functionality is more important than performance.
+ * This method provides a direct access to the messages in a queue using a synchronous dialogue that
+ * is designed for specific types of application where synchronous functionality is more important
+ * than performance.
  */
 export interface BasicGet {
   /**
@@ -512,11 +508,10 @@ export interface BasicGet {
   /**
    * Spec: no-ack (no-ack, bit): no acknowledgement needed.
    *
-   * If this field is set the server does not expect acknowledgements for messages. That is,
-   * when a message is delivered to the client the server assumes the delivery will succeed
-   * and immediately dequeues it. This functionality may increase performance but at the cost
-   * of reliability. Messages can get lost if a client dies before they are delivered to the
-   * application.
+   * If this field is set the server does not expect acknowledgements for messages. That is, when a
+   * message is delivered to the client the server assumes the delivery will succeed and immediately
+   * dequeues it. This functionality may increase performance but at the cost of reliability.
+   * Messages can get lost if a client dies before they are delivered to the application.
    */
   noAck: boolean;
 }
@@ -544,10 +539,10 @@ export function decodeBasicGet(r: Reader): BasicGet {
 export const BASIC_GET_OK = 0x003c0047;
 
 /**
- * basic.get-ok: provide client with a message.
+ * basic.get-ok: provide client with a message. Sent by the server to the client.
  *
- * This method delivers a message to the client following a get method. A message delivered
- * by 'get-ok' must be acknowledged unless the no-ack option was set in the get method.
+ * This method delivers a message to the client following a get method. A message delivered by
+ * 'get-ok' must be acknowledged unless the no-ack option was set in the get method.
  */
 export interface BasicGetOk {
   /**
@@ -565,8 +560,8 @@ export interface BasicGetOk {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * Specifies the name of the exchange that the message was originally published to. If
-   * empty, the message was published to the default exchange.
+   * Specifies the name of the exchange that the message was originally published to. If empty, the
+   * message was published to the default exchange.
    */
   exchange: string;
   /**
@@ -578,9 +573,9 @@ export interface BasicGetOk {
   /**
    * Spec: message-count (message-count, long): number of messages in queue.
    *
-   * The number of messages in the queue, which will be zero for newly-declared queues. This
-   * is the number of messages present in the queue, and committed if the channel on which
-   * they were published is transacted, that are not waiting acknowledgement.
+   * The number of messages in the queue, which will be zero for newly-declared queues. This is the
+   * number of messages present in the queue, and committed if the channel on which they were
+   * published is transacted, that are not waiting acknowledgement.
    */
   messageCount: number;
 }
@@ -618,7 +613,7 @@ export function decodeBasicGetOk(r: Reader): BasicGetOk {
 export const BASIC_GET_EMPTY = 0x003c0048;
 
 /**
- * basic.get-empty: indicate no messages available.
+ * basic.get-empty: indicate no messages available. Sent by the server to the client.
  *
  * This method tells the client that the queue has no messages available for the client.
  */
@@ -641,11 +636,11 @@ export function decodeBasicGetEmpty(r: Reader): BasicGetEmpty {
 export const BASIC_ACK = 0x003c0050;
 
 /**
- * basic.ack: acknowledge one or more messages.
+ * basic.ack: acknowledge one or more messages. Sent by either peer.
  *
- * This method acknowledges one or more messages delivered via the Deliver or Get-Ok
- * methods. The client can ask to confirm a single message or a set of messages up to and
- * including a specific message.
+ * This method acknowledges one or more messages delivered via the Deliver or Get-Ok methods. The
+ * client can ask to confirm a single message or a set of messages up to and including a specific
+ * message.
  */
 export interface BasicAck {
   /**
@@ -657,10 +652,10 @@ export interface BasicAck {
   /**
    * Spec: multiple (bit): acknowledge multiple messages.
    *
-   * If set to 1, the delivery tag is treated as "up to and including", so that the client
-   * can acknowledge multiple messages with a single method. If set to zero, the delivery tag
-   * refers to a single message. If the multiple field is 1, and the delivery tag is zero,
-   * tells the server to acknowledge all outstanding messages.
+   * If set to 1, the delivery tag is treated as "up to and including", so that the client can
+   * acknowledge multiple messages with a single method. If set to zero, the delivery tag refers to
+   * a single message. If the multiple field is 1, and the delivery tag is zero, tells the server to
+   * acknowledge all outstanding messages.
    */
   multiple: boolean;
 }
@@ -686,10 +681,10 @@ export function decodeBasicAck(r: Reader): BasicAck {
 export const BASIC_REJECT = 0x003c005a;
 
 /**
- * basic.reject: reject an incoming message.
+ * basic.reject: reject an incoming message. Sent by the client to the server.
  *
- * This method allows a client to reject a message. It can be used to interrupt and cancel
- * large incoming messages, or return untreatable messages to their original queue.
+ * This method allows a client to reject a message. It can be used to interrupt and cancel large
+ * incoming messages, or return untreatable messages to their original queue.
  */
 export interface BasicReject {
   /**
@@ -701,8 +696,8 @@ export interface BasicReject {
   /**
    * Spec: requeue (bit): requeue the message.
    *
-   * If requeue is true, the server will attempt to requeue the message. If requeue is false
-   * or the requeue attempt fails the messages are discarded or dead-lettered.
+   * If requeue is true, the server will attempt to requeue the message. If requeue is false or the
+   * requeue attempt fails the messages are discarded or dead-lettered.
    */
   requeue: boolean;
 }
@@ -728,19 +723,19 @@ export function decodeBasicReject(r: Reader): BasicReject {
 export const BASIC_RECOVER_ASYNC = 0x003c0064;
 
 /**
- * basic.recover-async: redeliver unacknowledged messages.
+ * basic.recover-async: redeliver unacknowledged messages. Sent by the client to the server.
  *
- * This method asks the server to redeliver all unacknowledged messages on a specified
- * channel. Zero or more messages may be redelivered. This method is deprecated in favour
- * of the synchronous Recover/Recover-Ok.
+ * This method asks the server to redeliver all unacknowledged messages on a specified channel. Zero
+ * or more messages may be redelivered. This method is deprecated in favour of the synchronous
+ * Recover/Recover-Ok.
  */
 export interface BasicRecoverAsync {
   /**
    * Spec: requeue (bit): requeue the message.
    *
-   * If this field is zero, the message will be redelivered to the original recipient. If
-   * this bit is 1, the server will attempt to requeue the message, potentially then
-   * delivering it to an alternative subscriber.
+   * If this field is zero, the message will be redelivered to the original recipient. If this bit
+   * is 1, the server will attempt to requeue the message, potentially then delivering it to an
+   * alternative subscriber.
    */
   requeue: boolean;
 }
@@ -764,19 +759,18 @@ export function decodeBasicRecoverAsync(r: Reader): BasicRecoverAsync {
 export const BASIC_RECOVER = 0x003c006e;
 
 /**
- * basic.recover: redeliver unacknowledged messages.
+ * basic.recover: redeliver unacknowledged messages. Sent by the client to the server.
  *
- * This method asks the server to redeliver all unacknowledged messages on a specified
- * channel. Zero or more messages may be redelivered. This method replaces the asynchronous
- * Recover.
+ * This method asks the server to redeliver all unacknowledged messages on a specified channel. Zero
+ * or more messages may be redelivered. This method replaces the asynchronous Recover.
  */
 export interface BasicRecover {
   /**
    * Spec: requeue (bit): requeue the message.
    *
-   * If this field is zero, the message will be redelivered to the original recipient. If
-   * this bit is 1, the server will attempt to requeue the message, potentially then
-   * delivering it to an alternative subscriber.
+   * If this field is zero, the message will be redelivered to the original recipient. If this bit
+   * is 1, the server will attempt to requeue the message, potentially then delivering it to an
+   * alternative subscriber.
    */
   requeue: boolean;
 }
@@ -800,7 +794,7 @@ export function decodeBasicRecover(r: Reader): BasicRecover {
 export const BASIC_RECOVER_OK = 0x003c006f;
 
 /**
- * basic.recover-ok: confirm recovery.
+ * basic.recover-ok: confirm recovery. Sent by the server to the client.
  *
  * This method acknowledges a Basic.Recover method.
  */
@@ -812,8 +806,8 @@ export function encodeBasicRecoverOk(w: Writer): void {
   w.u32(BASIC_RECOVER_OK);
 }
 
-/** Read the arguments of basic.recover-ok; the reader is just past the method id. */
-export function decodeBasicRecoverOk(r: Reader): BasicRecoverOk {
+/** The arguments of basic.recover-ok: it has none, so there is nothing to read. */
+export function decodeBasicRecoverOk(): BasicRecoverOk {
   return {};
 }
 
@@ -821,13 +815,12 @@ export function decodeBasicRecoverOk(r: Reader): BasicRecoverOk {
 export const BASIC_NACK = 0x003c0078;
 
 /**
- * basic.nack: reject one or more messages.
+ * basic.nack: reject one or more messages. Sent by either peer.
  *
- * Sent by a client, rejects one delivered message or, with multiple, every unacknowledged
- * message up to and including the delivery tag, either requeueing them or discarding
- * (dead-lettering) them. Sent by the broker on a channel in confirm mode, tells the
- * publisher that it could not take responsibility for the messages; the publisher may
- * republish them.
+ * Sent by a client, rejects one delivered message or, with multiple, every unacknowledged message
+ * up to and including the delivery tag, either requeueing them or discarding (dead-lettering) them.
+ * Sent by the broker on a channel in confirm mode, tells the publisher that it could not take
+ * responsibility for the messages; the publisher may republish them.
  */
 export interface BasicNack {
   /**
@@ -839,8 +832,8 @@ export interface BasicNack {
   /**
    * Spec: multiple (bit): reject every message up to the tag.
    *
-   * If set, the delivery tag means "up to and including"; with a delivery tag of zero it
-   * means every outstanding message. If clear, only the message with that tag.
+   * If set, the delivery tag means "up to and including"; with a delivery tag of zero it means
+   * every outstanding message. If clear, only the message with that tag.
    */
   multiple: boolean;
   /**
@@ -869,8 +862,17 @@ export function decodeBasicNack(r: Reader): BasicNack {
   return { deliveryTag, multiple: (bits0 & 1) !== 0, requeue: (bits0 & 2) !== 0 };
 }
 
-/** The content properties of a basic message, as given to publish: every one optional. */
-export interface BasicPropertiesInit {
+/**
+ * The content properties of a basic message, as given to publish: every one optional. The members
+ * are those of BasicProperties, documented there.
+ */
+export type BasicPropertiesInit = Partial<BasicProperties>;
+
+/**
+ * The content properties of a basic message: received (absent properties are undefined, their flag
+ * bit was clear), or given to publish as BasicPropertiesInit.
+ */
+export class BasicProperties {
   /** Spec: content-type (shortstr): MIME content type. */
   contentType?: string;
   /** Spec: content-encoding (shortstr): MIME content encoding. */
@@ -901,39 +903,10 @@ export interface BasicPropertiesInit {
   clusterId?: string;
 }
 
-/** The content properties of a received basic message. Absent properties are undefined (their flag bit was clear). */
-export class BasicProperties implements BasicPropertiesInit {
-  /** Spec: content-type (shortstr): MIME content type. */
-  contentType?: string;
-  /** Spec: content-encoding (shortstr): MIME content encoding. */
-  contentEncoding?: string;
-  /** Spec: headers (table): message header field table. */
-  headers?: FieldTable;
-  /** Spec: delivery-mode (octet): non-persistent (1) or persistent (2). */
-  deliveryMode?: number;
-  /** Spec: priority (octet): message priority, 0 to 9. */
-  priority?: number;
-  /** Spec: correlation-id (shortstr): application correlation identifier. */
-  correlationId?: string;
-  /** Spec: reply-to (shortstr): address to reply to. */
-  replyTo?: string;
-  /** Spec: expiration (shortstr): message expiration specification. */
-  expiration?: string;
-  /** Spec: message-id (shortstr): application message identifier. */
-  messageId?: string;
-  /** Spec: timestamp (timestamp): message timestamp. */
-  timestamp?: Date;
-  /** Spec: type (shortstr): message type name. */
-  messageType?: string;
-  /** Spec: user-id (shortstr): creating user id. */
-  userId?: string;
-  /** Spec: app-id (shortstr): creating application id. */
-  appId?: string;
-  /** Spec: reserved (shortstr): reserved, must be empty. */
-  clusterId?: string;
-}
-
-/** Write the property-flag word(s) and the present properties of a basic content header (after class id, weight and body size). */
+/**
+ * Write the property-flag word(s) and the present properties of a basic content header (after class
+ * id, weight and body size).
+ */
 export function encodeBasicProperties(w: Writer, p: BasicPropertiesInit | undefined): void {
   if (p === undefined) {
     w.u16(0);

@@ -4,14 +4,14 @@
 import { FrameError, type Reader, type Writer } from '../src/wire/index.js';
 
 // Class channel (20): work with channels.
-// The channel class provides methods for a client to establish a channel to a server and
-// for both peers to operate the channel thereafter.
+// The channel class provides methods for a client to establish a channel to a server and for both
+// peers to operate the channel thereafter.
 
 /** channel.open: class 20, method 10. */
 export const CHANNEL_OPEN = 0x0014000a;
 
 /**
- * channel.open: open a channel for use.
+ * channel.open: open a channel for use. Sent by the client to the server.
  *
  * This method opens a channel to the server.
  */
@@ -34,7 +34,7 @@ export function decodeChannelOpen(r: Reader): ChannelOpen {
 export const CHANNEL_OPEN_OK = 0x0014000b;
 
 /**
- * channel.open-ok: signal that the channel is ready.
+ * channel.open-ok: signal that the channel is ready. Sent by the server to the client.
  *
  * This method signals to the client that the channel is ready for use.
  */
@@ -57,20 +57,18 @@ export function decodeChannelOpenOk(r: Reader): ChannelOpenOk {
 export const CHANNEL_FLOW = 0x00140014;
 
 /**
- * channel.flow: enable/disable flow from peer.
+ * channel.flow: enable/disable flow from peer. Sent by either peer.
  *
- * This method asks the peer to pause or restart the flow of content data sent by a
- * consumer. This is a simple flow-control mechanism that a peer can use to avoid
- * overflowing its queues or otherwise finding itself receiving more messages than it can
- * process. Note that this method is not intended for window control. It does not affect
- * contents returned by Basic.Get-Ok methods.
+ * This method asks the peer to pause or restart the flow of content data sent by a consumer. This
+ * is a simple flow-control mechanism that a peer can use to avoid overflowing its queues or
+ * otherwise finding itself receiving more messages than it can process. Note that this method is
+ * not intended for window control. It does not affect contents returned by Basic.Get-Ok methods.
  */
 export interface ChannelFlow {
   /**
    * Spec: active (bit): start/stop content frames.
    *
-   * If 1, the peer starts sending content frames. If 0, the peer stops sending content
-   * frames.
+   * If 1, the peer starts sending content frames. If 0, the peer stops sending content frames.
    */
   active: boolean;
 }
@@ -94,7 +92,7 @@ export function decodeChannelFlow(r: Reader): ChannelFlow {
 export const CHANNEL_FLOW_OK = 0x00140015;
 
 /**
- * channel.flow-ok: confirm a flow method.
+ * channel.flow-ok: confirm a flow method. Sent by either peer.
  *
  * Confirms to the peer that a flow command was received and processed.
  */
@@ -102,8 +100,8 @@ export interface ChannelFlowOk {
   /**
    * Spec: active (bit): current flow setting.
    *
-   * Confirms the setting of the processed flow method: 1 means the peer will start sending
-   * or continue to send content frames; 0 means it will not.
+   * Confirms the setting of the processed flow method: 1 means the peer will start sending or
+   * continue to send content frames; 0 means it will not.
    */
   active: boolean;
 }
@@ -127,12 +125,12 @@ export function decodeChannelFlowOk(r: Reader): ChannelFlowOk {
 export const CHANNEL_CLOSE = 0x00140028;
 
 /**
- * channel.close: request a channel close.
+ * channel.close: request a channel close. Sent by either peer.
  *
- * This method indicates that the sender wants to close the channel. This may be due to
- * internal conditions (e.g. a forced shut-down) or due to an error handling a specific
- * method, i.e. an exception. When a close is due to an exception, the sender provides the
- * class and method id of the method which caused the exception.
+ * This method indicates that the sender wants to close the channel. This may be due to internal
+ * conditions (e.g. a forced shut-down) or due to an error handling a specific method, i.e. an
+ * exception. When a close is due to an exception, the sender provides the class and method id of
+ * the method which caused the exception.
  */
 export interface ChannelClose {
   /**
@@ -184,10 +182,10 @@ export function decodeChannelClose(r: Reader): ChannelClose {
 export const CHANNEL_CLOSE_OK = 0x00140029;
 
 /**
- * channel.close-ok: confirm a channel close.
+ * channel.close-ok: confirm a channel close. Sent by either peer.
  *
- * This method confirms a Channel.Close method and tells the recipient that it is safe to
- * release resources for the channel.
+ * This method confirms a Channel.Close method and tells the recipient that it is safe to release
+ * resources for the channel.
  */
 export interface ChannelCloseOk {
 }
@@ -197,7 +195,7 @@ export function encodeChannelCloseOk(w: Writer): void {
   w.u32(CHANNEL_CLOSE_OK);
 }
 
-/** Read the arguments of channel.close-ok; the reader is just past the method id. */
-export function decodeChannelCloseOk(r: Reader): ChannelCloseOk {
+/** The arguments of channel.close-ok: it has none, so there is nothing to read. */
+export function decodeChannelCloseOk(): ChannelCloseOk {
   return {};
 }

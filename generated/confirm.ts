@@ -4,27 +4,27 @@
 import { FrameError, type Reader, type Writer } from '../src/wire/index.js';
 
 // Class confirm (85): publisher confirms.
-// Publisher confirms: once a channel is in confirm mode, the broker numbers the messages
-// published on it from 1 and acknowledges each (basic.ack) once it has taken
-// responsibility for it, or rejects it (basic.nack) when it cannot. Unroutable mandatory
-// messages are acknowledged after their basic.return.
+// Publisher confirms: once a channel is in confirm mode, the broker numbers the messages published
+// on it from 1 and acknowledges each (basic.ack) once it has taken responsibility for it, or
+// rejects it (basic.nack) when it cannot. Unroutable mandatory messages are acknowledged after
+// their basic.return.
 
 /** confirm.select: class 85, method 10. */
 export const CONFIRM_SELECT = 0x0055000a;
 
 /**
- * confirm.select: put the channel in confirm mode.
+ * confirm.select: put the channel in confirm mode. Sent by the client to the server.
  *
- * Puts the channel in confirm mode. A transactional channel cannot be put in confirm mode,
- * nor the reverse.
+ * Puts the channel in confirm mode. A transactional channel cannot be put in confirm mode, nor the
+ * reverse.
  */
 export interface ConfirmSelect {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }
@@ -48,7 +48,7 @@ export function decodeConfirmSelect(r: Reader): ConfirmSelect {
 export const CONFIRM_SELECT_OK = 0x0055000b;
 
 /**
- * confirm.select-ok: the channel is in confirm mode.
+ * confirm.select-ok: the channel is in confirm mode. Sent by the server to the client.
  *
  * The broker's answer to select: publishes on this channel are now confirmed.
  */
@@ -60,7 +60,7 @@ export function encodeConfirmSelectOk(w: Writer): void {
   w.u32(CONFIRM_SELECT_OK);
 }
 
-/** Read the arguments of confirm.select-ok; the reader is just past the method id. */
-export function decodeConfirmSelectOk(r: Reader): ConfirmSelectOk {
+/** The arguments of confirm.select-ok: it has none, so there is nothing to read. */
+export function decodeConfirmSelectOk(): ConfirmSelectOk {
   return {};
 }

@@ -4,39 +4,37 @@
 import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wire/index.js';
 
 // Class connection (10): work with socket connections.
-// The connection class provides methods for a client to establish a network connection to
-// a server, and for both peers to operate the connection thereafter.
+// The connection class provides methods for a client to establish a network connection to a server,
+// and for both peers to operate the connection thereafter.
 
 /** connection.start: class 10, method 10. */
 export const CONNECTION_START = 0x000a000a;
 
 /**
- * connection.start: start connection negotiation.
+ * connection.start: start connection negotiation. Sent by the server to the client.
  *
- * This method starts the connection negotiation process by telling the client the protocol
- * version that the server proposes, along with a list of security mechanisms which the
- * client can use for authentication.
+ * This method starts the connection negotiation process by telling the client the protocol version
+ * that the server proposes, along with a list of security mechanisms which the client can use for
+ * authentication.
  */
 export interface ConnectionStart {
   /**
    * Spec: version-major (octet): protocol major version.
    *
-   * The major version number can take any value from 0 to 99 as defined in the AMQP
-   * specification.
+   * The major version number can take any value from 0 to 99 as defined in the AMQP specification.
    */
   versionMajor: number;
   /**
    * Spec: version-minor (octet): protocol minor version.
    *
-   * The minor version number can take any value from 0 to 99 as defined in the AMQP
-   * specification.
+   * The minor version number can take any value from 0 to 99 as defined in the AMQP specification.
    */
   versionMinor: number;
   /**
    * Spec: server-properties (peer-properties, table): server properties.
    *
-   * This table provides a set of peer properties, used for identification, debugging, and
-   * general information.
+   * This table provides a set of peer properties, used for identification, debugging, and general
+   * information.
    */
   serverProperties: FieldTable;
   /**
@@ -48,8 +46,8 @@ export interface ConnectionStart {
   /**
    * Spec: locales (longstr): available message locales.
    *
-   * A list of the message locales that the server supports, delimited by spaces. The locale
-   * defines the language in which the server will send reply texts.
+   * A list of the message locales that the server supports, delimited by spaces. The locale defines
+   * the language in which the server will send reply texts.
    */
   locales: string;
 }
@@ -78,7 +76,7 @@ export function decodeConnectionStart(r: Reader): ConnectionStart {
 export const CONNECTION_START_OK = 0x000a000b;
 
 /**
- * connection.start-ok: select security mechanism and locale.
+ * connection.start-ok: select security mechanism and locale. Sent by the client to the server.
  *
  * This method selects a SASL security mechanism.
  */
@@ -86,29 +84,29 @@ export interface ConnectionStartOk {
   /**
    * Spec: client-properties (peer-properties, table): client properties.
    *
-   * This table provides a set of peer properties, used for identification, debugging, and
-   * general information.
+   * This table provides a set of peer properties, used for identification, debugging, and general
+   * information.
    */
   clientProperties: FieldTable;
   /**
    * Spec: mechanism (shortstr): selected security mechanism.
    *
-   * A single security mechanisms selected by the client, which must be one of those
-   * specified by the server.
+   * A single security mechanisms selected by the client, which must be one of those specified by
+   * the server.
    */
   mechanism: string;
   /**
    * Spec: response (longstr): security response data.
    *
-   * A block of opaque data passed to the security mechanism. The contents of this data are
-   * defined by the SASL security mechanism.
+   * A block of opaque data passed to the security mechanism. The contents of this data are defined
+   * by the SASL security mechanism.
    */
   response: Buffer;
   /**
    * Spec: locale (shortstr): selected message locale.
    *
-   * A single message locale selected by the client, which must be one of those specified by
-   * the server.
+   * A single message locale selected by the client, which must be one of those specified by the
+   * server.
    */
   locale: string;
 }
@@ -135,11 +133,11 @@ export function decodeConnectionStartOk(r: Reader): ConnectionStartOk {
 export const CONNECTION_SECURE = 0x000a0014;
 
 /**
- * connection.secure: security mechanism challenge.
+ * connection.secure: security mechanism challenge. Sent by the server to the client.
  *
- * The SASL protocol works by exchanging challenges and responses until both peers have
- * received sufficient information to authenticate each other. This method challenges the
- * client to provide more information.
+ * The SASL protocol works by exchanging challenges and responses until both peers have received
+ * sufficient information to authenticate each other. This method challenges the client to provide
+ * more information.
  */
 export interface ConnectionSecure {
   /**
@@ -166,17 +164,17 @@ export function decodeConnectionSecure(r: Reader): ConnectionSecure {
 export const CONNECTION_SECURE_OK = 0x000a0015;
 
 /**
- * connection.secure-ok: security mechanism response.
+ * connection.secure-ok: security mechanism response. Sent by the client to the server.
  *
- * This method attempts to authenticate, passing a block of SASL data for the security
- * mechanism at the server side.
+ * This method attempts to authenticate, passing a block of SASL data for the security mechanism at
+ * the server side.
  */
 export interface ConnectionSecureOk {
   /**
    * Spec: response (longstr): security response data.
    *
-   * A block of opaque data passed to the security mechanism. The contents of this data are
-   * defined by the SASL security mechanism.
+   * A block of opaque data passed to the security mechanism. The contents of this data are defined
+   * by the SASL security mechanism.
    */
   response: Buffer;
 }
@@ -197,33 +195,32 @@ export function decodeConnectionSecureOk(r: Reader): ConnectionSecureOk {
 export const CONNECTION_TUNE = 0x000a001e;
 
 /**
- * connection.tune: propose connection tuning parameters.
+ * connection.tune: propose connection tuning parameters. Sent by the server to the client.
  *
- * This method proposes a set of connection configuration values to the client. The client
- * can accept and/or adjust these.
+ * This method proposes a set of connection configuration values to the client. The client can
+ * accept and/or adjust these.
  */
 export interface ConnectionTune {
   /**
    * Spec: channel-max (short): proposed maximum channels.
    *
-   * Specifies highest channel number that the server permits. Usable channel numbers are in
-   * the range 1..channel-max. Zero indicates no specified limit.
+   * Specifies highest channel number that the server permits. Usable channel numbers are in the
+   * range 1..channel-max. Zero indicates no specified limit.
    */
   channelMax: number;
   /**
    * Spec: frame-max (long): proposed maximum frame size.
    *
-   * The largest frame size that the server proposes for the connection, including frame
-   * header and end-byte. The client can negotiate a lower value. Zero means that the server
-   * does not impose any specific limit but may reject very large frames if it cannot
-   * allocate resources for them.
+   * The largest frame size that the server proposes for the connection, including frame header and
+   * end-byte. The client can negotiate a lower value. Zero means that the server does not impose
+   * any specific limit but may reject very large frames if it cannot allocate resources for them.
    */
   frameMax: number;
   /**
    * Spec: heartbeat (short): desired heartbeat delay.
    *
-   * The delay, in seconds, of the connection heartbeat that the server wants. Zero means the
-   * server does not want a heartbeat.
+   * The delay, in seconds, of the connection heartbeat that the server wants. Zero means the server
+   * does not want a heartbeat.
    */
   heartbeat: number;
 }
@@ -248,10 +245,10 @@ export function decodeConnectionTune(r: Reader): ConnectionTune {
 export const CONNECTION_TUNE_OK = 0x000a001f;
 
 /**
- * connection.tune-ok: negotiate connection tuning parameters.
+ * connection.tune-ok: negotiate connection tuning parameters. Sent by the client to the server.
  *
- * This method sends the client's connection tuning parameters to the server. Certain
- * fields are negotiated, others provide capability information.
+ * This method sends the client's connection tuning parameters to the server. Certain fields are
+ * negotiated, others provide capability information.
  */
 export interface ConnectionTuneOk {
   /**
@@ -263,18 +260,17 @@ export interface ConnectionTuneOk {
   /**
    * Spec: frame-max (long): negotiated maximum frame size.
    *
-   * The largest frame size that the client and server will use for the connection. Zero
-   * means that the client does not impose any specific limit but may reject very large
-   * frames if it cannot allocate resources for them. Note that the frame-max limit applies
-   * principally to content frames, where large contents can be broken into frames of
-   * arbitrary size.
+   * The largest frame size that the client and server will use for the connection. Zero means that
+   * the client does not impose any specific limit but may reject very large frames if it cannot
+   * allocate resources for them. Note that the frame-max limit applies principally to content
+   * frames, where large contents can be broken into frames of arbitrary size.
    */
   frameMax: number;
   /**
    * Spec: heartbeat (short): desired heartbeat delay.
    *
-   * The delay, in seconds, of the connection heartbeat that the client wants. Zero means the
-   * client does not want a heartbeat.
+   * The delay, in seconds, of the connection heartbeat that the client wants. Zero means the client
+   * does not want a heartbeat.
    */
   heartbeat: number;
 }
@@ -299,12 +295,12 @@ export function decodeConnectionTuneOk(r: Reader): ConnectionTuneOk {
 export const CONNECTION_OPEN = 0x000a0028;
 
 /**
- * connection.open: open connection to virtual host.
+ * connection.open: open connection to virtual host. Sent by the client to the server.
  *
- * This method opens a connection to a virtual host, which is a collection of resources,
- * and acts to separate multiple application domains within a server. The server may apply
- * arbitrary limits per virtual host, such as the number of each type of entity that may be
- * used, per connection and/or in total.
+ * This method opens a connection to a virtual host, which is a collection of resources, and acts to
+ * separate multiple application domains within a server. The server may apply arbitrary limits per
+ * virtual host, such as the number of each type of entity that may be used, per connection and/or
+ * in total.
  */
 export interface ConnectionOpen {
   /**
@@ -316,8 +312,8 @@ export interface ConnectionOpen {
   /**
    * Spec: insist (bit): refuse redirection.
    *
-   * Asks the broker not to redirect the client to another cluster node. Brokers of 0-9-1
-   * ignore it; it is kept so the client can send what the user asked for.
+   * Asks the broker not to redirect the client to another cluster node. Brokers of 0-9-1 ignore it;
+   * it is kept so the client can send what the user asked for.
    */
   insist: boolean;
 }
@@ -345,7 +341,7 @@ export function decodeConnectionOpen(r: Reader): ConnectionOpen {
 export const CONNECTION_OPEN_OK = 0x000a0029;
 
 /**
- * connection.open-ok: signal that connection is ready.
+ * connection.open-ok: signal that connection is ready. Sent by the server to the client.
  *
  * This method signals to the client that the connection is ready for use.
  */
@@ -368,12 +364,12 @@ export function decodeConnectionOpenOk(r: Reader): ConnectionOpenOk {
 export const CONNECTION_CLOSE = 0x000a0032;
 
 /**
- * connection.close: request a connection close.
+ * connection.close: request a connection close. Sent by either peer.
  *
- * This method indicates that the sender wants to close the connection. This may be due to
- * internal conditions (e.g. a forced shut-down) or due to an error handling a specific
- * method, i.e. an exception. When a close is due to an exception, the sender provides the
- * class and method id of the method which caused the exception.
+ * This method indicates that the sender wants to close the connection. This may be due to internal
+ * conditions (e.g. a forced shut-down) or due to an error handling a specific method, i.e. an
+ * exception. When a close is due to an exception, the sender provides the class and method id of
+ * the method which caused the exception.
  */
 export interface ConnectionClose {
   /**
@@ -425,10 +421,10 @@ export function decodeConnectionClose(r: Reader): ConnectionClose {
 export const CONNECTION_CLOSE_OK = 0x000a0033;
 
 /**
- * connection.close-ok: confirm a connection close.
+ * connection.close-ok: confirm a connection close. Sent by either peer.
  *
- * This method confirms a Connection.Close method and tells the recipient that it is safe
- * to release resources for the connection and close the socket.
+ * This method confirms a Connection.Close method and tells the recipient that it is safe to release
+ * resources for the connection and close the socket.
  */
 export interface ConnectionCloseOk {
 }
@@ -438,8 +434,8 @@ export function encodeConnectionCloseOk(w: Writer): void {
   w.u32(CONNECTION_CLOSE_OK);
 }
 
-/** Read the arguments of connection.close-ok; the reader is just past the method id. */
-export function decodeConnectionCloseOk(r: Reader): ConnectionCloseOk {
+/** The arguments of connection.close-ok: it has none, so there is nothing to read. */
+export function decodeConnectionCloseOk(): ConnectionCloseOk {
   return {};
 }
 
@@ -447,11 +443,11 @@ export function decodeConnectionCloseOk(r: Reader): ConnectionCloseOk {
 export const CONNECTION_BLOCKED = 0x000a003c;
 
 /**
- * connection.blocked: the broker stopped accepting publishes.
+ * connection.blocked: the broker stopped accepting publishes. Sent by either peer.
  *
- * Sent by the broker when it stops reading publishes from this connection, typically
- * because a memory or disk alarm is in effect. The client should hold back publishing
- * until it receives unblocked.
+ * Sent by the broker when it stops reading publishes from this connection, typically because a
+ * memory or disk alarm is in effect. The client should hold back publishing until it receives
+ * unblocked.
  */
 export interface ConnectionBlocked {
   /**
@@ -478,10 +474,10 @@ export function decodeConnectionBlocked(r: Reader): ConnectionBlocked {
 export const CONNECTION_UNBLOCKED = 0x000a003d;
 
 /**
- * connection.unblocked: the broker accepts publishes again.
+ * connection.unblocked: the broker accepts publishes again. Sent by either peer.
  *
- * Sent by the broker when the condition that blocked the connection has cleared and
- * publishes are read again.
+ * Sent by the broker when the condition that blocked the connection has cleared and publishes are
+ * read again.
  */
 export interface ConnectionUnblocked {
 }
@@ -491,8 +487,8 @@ export function encodeConnectionUnblocked(w: Writer): void {
   w.u32(CONNECTION_UNBLOCKED);
 }
 
-/** Read the arguments of connection.unblocked; the reader is just past the method id. */
-export function decodeConnectionUnblocked(r: Reader): ConnectionUnblocked {
+/** The arguments of connection.unblocked: it has none, so there is nothing to read. */
+export function decodeConnectionUnblocked(): ConnectionUnblocked {
   return {};
 }
 
@@ -500,10 +496,10 @@ export function decodeConnectionUnblocked(r: Reader): ConnectionUnblocked {
 export const CONNECTION_UPDATE_SECRET = 0x000a0046;
 
 /**
- * connection.update-secret: replace the connection's credentials.
+ * connection.update-secret: replace the connection's credentials. Sent by the client to the server.
  *
- * Gives the broker a new secret for this connection, for credentials that expire, such as
- * OAuth 2 access tokens, without reconnecting.
+ * Gives the broker a new secret for this connection, for credentials that expire, such as OAuth 2
+ * access tokens, without reconnecting.
  */
 export interface ConnectionUpdateSecret {
   /**
@@ -538,7 +534,7 @@ export function decodeConnectionUpdateSecret(r: Reader): ConnectionUpdateSecret 
 export const CONNECTION_UPDATE_SECRET_OK = 0x000a0047;
 
 /**
- * connection.update-secret-ok: the new secret is accepted.
+ * connection.update-secret-ok: the new secret is accepted. Sent by the server to the client.
  *
  * The broker's answer to update-secret: the new secret is valid and now in use.
  */
@@ -550,7 +546,7 @@ export function encodeConnectionUpdateSecretOk(w: Writer): void {
   w.u32(CONNECTION_UPDATE_SECRET_OK);
 }
 
-/** Read the arguments of connection.update-secret-ok; the reader is just past the method id. */
-export function decodeConnectionUpdateSecretOk(r: Reader): ConnectionUpdateSecretOk {
+/** The arguments of connection.update-secret-ok: it has none, so there is nothing to read. */
+export function decodeConnectionUpdateSecretOk(): ConnectionUpdateSecretOk {
   return {};
 }

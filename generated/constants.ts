@@ -16,30 +16,30 @@ export const FRAME_END = 206;
 /**
  * reply-success.
  *
- * Indicates that the method completed successfully. This reply code is reserved for future
- * use - the current protocol design does not use positive confirmation and reply codes are
- * sent only in case of an error.
+ * Indicates that the method completed successfully. This reply code is reserved for future use -
+ * the current protocol design does not use positive confirmation and reply codes are sent only in
+ * case of an error.
  */
 export const REPLY_SUCCESS = 200;
 /**
  * content-too-large (soft-error).
  *
- * The client attempted to transfer content larger than the server could accept at the
- * present time. The client may retry at a later time.
+ * The client attempted to transfer content larger than the server could accept at the present time.
+ * The client may retry at a later time.
  */
 export const CONTENT_TOO_LARGE = 311;
 /**
  * no-consumers (soft-error).
  *
- * When the exchange cannot deliver to a consumer when the immediate flag is set. As a
- * result of pending data on the queue or the absence of any consumers of the queue.
+ * When the exchange cannot deliver to a consumer when the immediate flag is set. As a result of
+ * pending data on the queue or the absence of any consumers of the queue.
  */
 export const NO_CONSUMERS = 313;
 /**
  * connection-forced (hard-error).
  *
- * An operator intervened to close the connection for some reason. The client may retry at
- * some later date.
+ * An operator intervened to close the connection for some reason. The client may retry at some
+ * later date.
  */
 export const CONNECTION_FORCED = 320;
 /**
@@ -51,8 +51,8 @@ export const INVALID_PATH = 402;
 /**
  * access-refused (soft-error).
  *
- * The client attempted to work with a server entity to which it has no access due to
- * security settings.
+ * The client attempted to work with a server entity to which it has no access due to security
+ * settings.
  */
 export const ACCESS_REFUSED = 403;
 /**
@@ -64,8 +64,8 @@ export const NOT_FOUND = 404;
 /**
  * resource-locked (soft-error).
  *
- * The client attempted to work with a server entity to which it has no access because
- * another client is working with it.
+ * The client attempted to work with a server entity to which it has no access because another
+ * client is working with it.
  */
 export const RESOURCE_LOCKED = 405;
 /**
@@ -77,51 +77,50 @@ export const PRECONDITION_FAILED = 406;
 /**
  * frame-error (hard-error).
  *
- * The sender sent a malformed frame that the recipient could not decode. This strongly
- * implies a programming error in the sending peer.
+ * The sender sent a malformed frame that the recipient could not decode. This strongly implies a
+ * programming error in the sending peer.
  */
 export const FRAME_ERROR = 501;
 /**
  * syntax-error (hard-error).
  *
- * The sender sent a frame that contained illegal values for one or more fields. This
- * strongly implies a programming error in the sending peer.
+ * The sender sent a frame that contained illegal values for one or more fields. This strongly
+ * implies a programming error in the sending peer.
  */
 export const SYNTAX_ERROR = 502;
 /**
  * command-invalid (hard-error).
  *
- * The client sent an invalid sequence of frames, attempting to perform an operation that
- * was considered invalid by the server. This usually implies a programming error in the
- * client.
+ * The client sent an invalid sequence of frames, attempting to perform an operation that was
+ * considered invalid by the server. This usually implies a programming error in the client.
  */
 export const COMMAND_INVALID = 503;
 /**
  * channel-error (hard-error).
  *
- * The client attempted to work with a channel that had not been correctly opened. This
- * most likely indicates a fault in the client layer.
+ * The client attempted to work with a channel that had not been correctly opened. This most likely
+ * indicates a fault in the client layer.
  */
 export const CHANNEL_ERROR = 504;
 /**
  * unexpected-frame (hard-error).
  *
- * The peer sent a frame that was not expected, usually in the context of a content header
- * and body. This strongly indicates a fault in the peer's content processing.
+ * The peer sent a frame that was not expected, usually in the context of a content header and body.
+ * This strongly indicates a fault in the peer's content processing.
  */
 export const UNEXPECTED_FRAME = 505;
 /**
  * resource-error (hard-error).
  *
- * The server could not complete the method because it lacked sufficient resources. This
- * may be due to the client creating too many of some type of entity.
+ * The server could not complete the method because it lacked sufficient resources. This may be due
+ * to the client creating too many of some type of entity.
  */
 export const RESOURCE_ERROR = 506;
 /**
  * not-allowed (hard-error).
  *
- * The client tried to work with some entity in a manner that is prohibited by the server,
- * due to security settings or by some other criteria.
+ * The client tried to work with some entity in a manner that is prohibited by the server, due to
+ * security settings or by some other criteria.
  */
 export const NOT_ALLOWED = 530;
 /**
@@ -133,15 +132,15 @@ export const NOT_IMPLEMENTED = 540;
 /**
  * internal-error (hard-error).
  *
- * The server could not complete the method because of an internal error. The server may
- * require intervention by an operator in order to resume normal operations.
+ * The server could not complete the method because of an internal error. The server may require
+ * intervention by an operator in order to resume normal operations.
  */
 export const INTERNAL_ERROR = 541;
 /**
  * no-route (soft-error).
  *
- * A mandatory message could not be routed to any queue; RabbitMQ sends it back with
- * basic.return carrying this code.
+ * A mandatory message could not be routed to any queue; RabbitMQ sends it back with basic.return
+ * carrying this code.
  */
 export const NO_ROUTE = 312;
 

@@ -2,279 +2,80 @@
 // change the spec, an overlay or codegen/ and regenerate.
 
 import { FrameError, type Reader } from '../src/wire/index.js';
-import {
-  CONNECTION_START,
-  type ConnectionStart,
-  decodeConnectionStart,
-  CONNECTION_START_OK,
-  type ConnectionStartOk,
-  decodeConnectionStartOk,
-  CONNECTION_SECURE,
-  type ConnectionSecure,
-  decodeConnectionSecure,
-  CONNECTION_SECURE_OK,
-  type ConnectionSecureOk,
-  decodeConnectionSecureOk,
-  CONNECTION_TUNE,
-  type ConnectionTune,
-  decodeConnectionTune,
-  CONNECTION_TUNE_OK,
-  type ConnectionTuneOk,
-  decodeConnectionTuneOk,
-  CONNECTION_OPEN,
-  type ConnectionOpen,
-  decodeConnectionOpen,
-  CONNECTION_OPEN_OK,
-  type ConnectionOpenOk,
-  decodeConnectionOpenOk,
-  CONNECTION_CLOSE,
-  type ConnectionClose,
-  decodeConnectionClose,
-  CONNECTION_CLOSE_OK,
-  type ConnectionCloseOk,
-  decodeConnectionCloseOk,
-  CONNECTION_BLOCKED,
-  type ConnectionBlocked,
-  decodeConnectionBlocked,
-  CONNECTION_UNBLOCKED,
-  type ConnectionUnblocked,
-  decodeConnectionUnblocked,
-  CONNECTION_UPDATE_SECRET,
-  type ConnectionUpdateSecret,
-  decodeConnectionUpdateSecret,
-  CONNECTION_UPDATE_SECRET_OK,
-  type ConnectionUpdateSecretOk,
-  decodeConnectionUpdateSecretOk,
-} from './connection.js';
-import {
-  CHANNEL_OPEN,
-  type ChannelOpen,
-  decodeChannelOpen,
-  CHANNEL_OPEN_OK,
-  type ChannelOpenOk,
-  decodeChannelOpenOk,
-  CHANNEL_FLOW,
-  type ChannelFlow,
-  decodeChannelFlow,
-  CHANNEL_FLOW_OK,
-  type ChannelFlowOk,
-  decodeChannelFlowOk,
-  CHANNEL_CLOSE,
-  type ChannelClose,
-  decodeChannelClose,
-  CHANNEL_CLOSE_OK,
-  type ChannelCloseOk,
-  decodeChannelCloseOk,
-} from './channel.js';
-import {
-  EXCHANGE_DECLARE,
-  type ExchangeDeclare,
-  decodeExchangeDeclare,
-  EXCHANGE_DECLARE_OK,
-  type ExchangeDeclareOk,
-  decodeExchangeDeclareOk,
-  EXCHANGE_DELETE,
-  type ExchangeDelete,
-  decodeExchangeDelete,
-  EXCHANGE_DELETE_OK,
-  type ExchangeDeleteOk,
-  decodeExchangeDeleteOk,
-  EXCHANGE_BIND,
-  type ExchangeBind,
-  decodeExchangeBind,
-  EXCHANGE_BIND_OK,
-  type ExchangeBindOk,
-  decodeExchangeBindOk,
-  EXCHANGE_UNBIND,
-  type ExchangeUnbind,
-  decodeExchangeUnbind,
-  EXCHANGE_UNBIND_OK,
-  type ExchangeUnbindOk,
-  decodeExchangeUnbindOk,
-} from './exchange.js';
-import {
-  QUEUE_DECLARE,
-  type QueueDeclare,
-  decodeQueueDeclare,
-  QUEUE_DECLARE_OK,
-  type QueueDeclareOk,
-  decodeQueueDeclareOk,
-  QUEUE_BIND,
-  type QueueBind,
-  decodeQueueBind,
-  QUEUE_BIND_OK,
-  type QueueBindOk,
-  decodeQueueBindOk,
-  QUEUE_UNBIND,
-  type QueueUnbind,
-  decodeQueueUnbind,
-  QUEUE_UNBIND_OK,
-  type QueueUnbindOk,
-  decodeQueueUnbindOk,
-  QUEUE_PURGE,
-  type QueuePurge,
-  decodeQueuePurge,
-  QUEUE_PURGE_OK,
-  type QueuePurgeOk,
-  decodeQueuePurgeOk,
-  QUEUE_DELETE,
-  type QueueDelete,
-  decodeQueueDelete,
-  QUEUE_DELETE_OK,
-  type QueueDeleteOk,
-  decodeQueueDeleteOk,
-} from './queue.js';
-import {
-  BASIC_QOS,
-  type BasicQos,
-  decodeBasicQos,
-  BASIC_QOS_OK,
-  type BasicQosOk,
-  decodeBasicQosOk,
-  BASIC_CONSUME,
-  type BasicConsume,
-  decodeBasicConsume,
-  BASIC_CONSUME_OK,
-  type BasicConsumeOk,
-  decodeBasicConsumeOk,
-  BASIC_CANCEL,
-  type BasicCancel,
-  decodeBasicCancel,
-  BASIC_CANCEL_OK,
-  type BasicCancelOk,
-  decodeBasicCancelOk,
-  BASIC_PUBLISH,
-  type BasicPublish,
-  decodeBasicPublish,
-  BASIC_RETURN,
-  type BasicReturn,
-  decodeBasicReturn,
-  BASIC_DELIVER,
-  type BasicDeliver,
-  decodeBasicDeliver,
-  BASIC_GET,
-  type BasicGet,
-  decodeBasicGet,
-  BASIC_GET_OK,
-  type BasicGetOk,
-  decodeBasicGetOk,
-  BASIC_GET_EMPTY,
-  type BasicGetEmpty,
-  decodeBasicGetEmpty,
-  BASIC_ACK,
-  type BasicAck,
-  decodeBasicAck,
-  BASIC_REJECT,
-  type BasicReject,
-  decodeBasicReject,
-  BASIC_RECOVER_ASYNC,
-  type BasicRecoverAsync,
-  decodeBasicRecoverAsync,
-  BASIC_RECOVER,
-  type BasicRecover,
-  decodeBasicRecover,
-  BASIC_RECOVER_OK,
-  type BasicRecoverOk,
-  decodeBasicRecoverOk,
-  BASIC_NACK,
-  type BasicNack,
-  decodeBasicNack,
-} from './basic.js';
-import {
-  TX_SELECT,
-  type TxSelect,
-  decodeTxSelect,
-  TX_SELECT_OK,
-  type TxSelectOk,
-  decodeTxSelectOk,
-  TX_COMMIT,
-  type TxCommit,
-  decodeTxCommit,
-  TX_COMMIT_OK,
-  type TxCommitOk,
-  decodeTxCommitOk,
-  TX_ROLLBACK,
-  type TxRollback,
-  decodeTxRollback,
-  TX_ROLLBACK_OK,
-  type TxRollbackOk,
-  decodeTxRollbackOk,
-} from './tx.js';
-import {
-  CONFIRM_SELECT,
-  type ConfirmSelect,
-  decodeConfirmSelect,
-  CONFIRM_SELECT_OK,
-  type ConfirmSelectOk,
-  decodeConfirmSelectOk,
-} from './confirm.js';
+import * as connection from './connection.js';
+import * as channel from './channel.js';
+import * as exchange from './exchange.js';
+import * as queue from './queue.js';
+import * as basic from './basic.js';
+import * as tx from './tx.js';
+import * as confirm from './confirm.js';
 
 /** The arguments type of every method, by method id. */
 export interface MethodArgs {
-  [CONNECTION_START]: ConnectionStart;
-  [CONNECTION_START_OK]: ConnectionStartOk;
-  [CONNECTION_SECURE]: ConnectionSecure;
-  [CONNECTION_SECURE_OK]: ConnectionSecureOk;
-  [CONNECTION_TUNE]: ConnectionTune;
-  [CONNECTION_TUNE_OK]: ConnectionTuneOk;
-  [CONNECTION_OPEN]: ConnectionOpen;
-  [CONNECTION_OPEN_OK]: ConnectionOpenOk;
-  [CONNECTION_CLOSE]: ConnectionClose;
-  [CONNECTION_CLOSE_OK]: ConnectionCloseOk;
-  [CONNECTION_BLOCKED]: ConnectionBlocked;
-  [CONNECTION_UNBLOCKED]: ConnectionUnblocked;
-  [CONNECTION_UPDATE_SECRET]: ConnectionUpdateSecret;
-  [CONNECTION_UPDATE_SECRET_OK]: ConnectionUpdateSecretOk;
-  [CHANNEL_OPEN]: ChannelOpen;
-  [CHANNEL_OPEN_OK]: ChannelOpenOk;
-  [CHANNEL_FLOW]: ChannelFlow;
-  [CHANNEL_FLOW_OK]: ChannelFlowOk;
-  [CHANNEL_CLOSE]: ChannelClose;
-  [CHANNEL_CLOSE_OK]: ChannelCloseOk;
-  [EXCHANGE_DECLARE]: ExchangeDeclare;
-  [EXCHANGE_DECLARE_OK]: ExchangeDeclareOk;
-  [EXCHANGE_DELETE]: ExchangeDelete;
-  [EXCHANGE_DELETE_OK]: ExchangeDeleteOk;
-  [EXCHANGE_BIND]: ExchangeBind;
-  [EXCHANGE_BIND_OK]: ExchangeBindOk;
-  [EXCHANGE_UNBIND]: ExchangeUnbind;
-  [EXCHANGE_UNBIND_OK]: ExchangeUnbindOk;
-  [QUEUE_DECLARE]: QueueDeclare;
-  [QUEUE_DECLARE_OK]: QueueDeclareOk;
-  [QUEUE_BIND]: QueueBind;
-  [QUEUE_BIND_OK]: QueueBindOk;
-  [QUEUE_UNBIND]: QueueUnbind;
-  [QUEUE_UNBIND_OK]: QueueUnbindOk;
-  [QUEUE_PURGE]: QueuePurge;
-  [QUEUE_PURGE_OK]: QueuePurgeOk;
-  [QUEUE_DELETE]: QueueDelete;
-  [QUEUE_DELETE_OK]: QueueDeleteOk;
-  [BASIC_QOS]: BasicQos;
-  [BASIC_QOS_OK]: BasicQosOk;
-  [BASIC_CONSUME]: BasicConsume;
-  [BASIC_CONSUME_OK]: BasicConsumeOk;
-  [BASIC_CANCEL]: BasicCancel;
-  [BASIC_CANCEL_OK]: BasicCancelOk;
-  [BASIC_PUBLISH]: BasicPublish;
-  [BASIC_RETURN]: BasicReturn;
-  [BASIC_DELIVER]: BasicDeliver;
-  [BASIC_GET]: BasicGet;
-  [BASIC_GET_OK]: BasicGetOk;
-  [BASIC_GET_EMPTY]: BasicGetEmpty;
-  [BASIC_ACK]: BasicAck;
-  [BASIC_REJECT]: BasicReject;
-  [BASIC_RECOVER_ASYNC]: BasicRecoverAsync;
-  [BASIC_RECOVER]: BasicRecover;
-  [BASIC_RECOVER_OK]: BasicRecoverOk;
-  [BASIC_NACK]: BasicNack;
-  [TX_SELECT]: TxSelect;
-  [TX_SELECT_OK]: TxSelectOk;
-  [TX_COMMIT]: TxCommit;
-  [TX_COMMIT_OK]: TxCommitOk;
-  [TX_ROLLBACK]: TxRollback;
-  [TX_ROLLBACK_OK]: TxRollbackOk;
-  [CONFIRM_SELECT]: ConfirmSelect;
-  [CONFIRM_SELECT_OK]: ConfirmSelectOk;
+  [connection.CONNECTION_START]: connection.ConnectionStart;
+  [connection.CONNECTION_START_OK]: connection.ConnectionStartOk;
+  [connection.CONNECTION_SECURE]: connection.ConnectionSecure;
+  [connection.CONNECTION_SECURE_OK]: connection.ConnectionSecureOk;
+  [connection.CONNECTION_TUNE]: connection.ConnectionTune;
+  [connection.CONNECTION_TUNE_OK]: connection.ConnectionTuneOk;
+  [connection.CONNECTION_OPEN]: connection.ConnectionOpen;
+  [connection.CONNECTION_OPEN_OK]: connection.ConnectionOpenOk;
+  [connection.CONNECTION_CLOSE]: connection.ConnectionClose;
+  [connection.CONNECTION_CLOSE_OK]: connection.ConnectionCloseOk;
+  [connection.CONNECTION_BLOCKED]: connection.ConnectionBlocked;
+  [connection.CONNECTION_UNBLOCKED]: connection.ConnectionUnblocked;
+  [connection.CONNECTION_UPDATE_SECRET]: connection.ConnectionUpdateSecret;
+  [connection.CONNECTION_UPDATE_SECRET_OK]: connection.ConnectionUpdateSecretOk;
+  [channel.CHANNEL_OPEN]: channel.ChannelOpen;
+  [channel.CHANNEL_OPEN_OK]: channel.ChannelOpenOk;
+  [channel.CHANNEL_FLOW]: channel.ChannelFlow;
+  [channel.CHANNEL_FLOW_OK]: channel.ChannelFlowOk;
+  [channel.CHANNEL_CLOSE]: channel.ChannelClose;
+  [channel.CHANNEL_CLOSE_OK]: channel.ChannelCloseOk;
+  [exchange.EXCHANGE_DECLARE]: exchange.ExchangeDeclare;
+  [exchange.EXCHANGE_DECLARE_OK]: exchange.ExchangeDeclareOk;
+  [exchange.EXCHANGE_DELETE]: exchange.ExchangeDelete;
+  [exchange.EXCHANGE_DELETE_OK]: exchange.ExchangeDeleteOk;
+  [exchange.EXCHANGE_BIND]: exchange.ExchangeBind;
+  [exchange.EXCHANGE_BIND_OK]: exchange.ExchangeBindOk;
+  [exchange.EXCHANGE_UNBIND]: exchange.ExchangeUnbind;
+  [exchange.EXCHANGE_UNBIND_OK]: exchange.ExchangeUnbindOk;
+  [queue.QUEUE_DECLARE]: queue.QueueDeclare;
+  [queue.QUEUE_DECLARE_OK]: queue.QueueDeclareOk;
+  [queue.QUEUE_BIND]: queue.QueueBind;
+  [queue.QUEUE_BIND_OK]: queue.QueueBindOk;
+  [queue.QUEUE_UNBIND]: queue.QueueUnbind;
+  [queue.QUEUE_UNBIND_OK]: queue.QueueUnbindOk;
+  [queue.QUEUE_PURGE]: queue.QueuePurge;
+  [queue.QUEUE_PURGE_OK]: queue.QueuePurgeOk;
+  [queue.QUEUE_DELETE]: queue.QueueDelete;
+  [queue.QUEUE_DELETE_OK]: queue.QueueDeleteOk;
+  [basic.BASIC_QOS]: basic.BasicQos;
+  [basic.BASIC_QOS_OK]: basic.BasicQosOk;
+  [basic.BASIC_CONSUME]: basic.BasicConsume;
+  [basic.BASIC_CONSUME_OK]: basic.BasicConsumeOk;
+  [basic.BASIC_CANCEL]: basic.BasicCancel;
+  [basic.BASIC_CANCEL_OK]: basic.BasicCancelOk;
+  [basic.BASIC_PUBLISH]: basic.BasicPublish;
+  [basic.BASIC_RETURN]: basic.BasicReturn;
+  [basic.BASIC_DELIVER]: basic.BasicDeliver;
+  [basic.BASIC_GET]: basic.BasicGet;
+  [basic.BASIC_GET_OK]: basic.BasicGetOk;
+  [basic.BASIC_GET_EMPTY]: basic.BasicGetEmpty;
+  [basic.BASIC_ACK]: basic.BasicAck;
+  [basic.BASIC_REJECT]: basic.BasicReject;
+  [basic.BASIC_RECOVER_ASYNC]: basic.BasicRecoverAsync;
+  [basic.BASIC_RECOVER]: basic.BasicRecover;
+  [basic.BASIC_RECOVER_OK]: basic.BasicRecoverOk;
+  [basic.BASIC_NACK]: basic.BasicNack;
+  [tx.TX_SELECT]: tx.TxSelect;
+  [tx.TX_SELECT_OK]: tx.TxSelectOk;
+  [tx.TX_COMMIT]: tx.TxCommit;
+  [tx.TX_COMMIT_OK]: tx.TxCommitOk;
+  [tx.TX_ROLLBACK]: tx.TxRollback;
+  [tx.TX_ROLLBACK_OK]: tx.TxRollbackOk;
+  [confirm.CONFIRM_SELECT]: confirm.ConfirmSelect;
+  [confirm.CONFIRM_SELECT_OK]: confirm.ConfirmSelectOk;
 }
 
 /** The id (class << 16 | method) of a method the spec defines. */
@@ -293,265 +94,333 @@ export interface MethodInfo {
   readonly responses: readonly MethodId[];
   /** Whether a content header and body frames follow. */
   readonly hasContent: boolean;
+  /**
+   * Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it).
+   */
+  readonly direction: 'client-to-server' | 'server-to-client' | 'both';
 }
 
 /** Facts about every method, by method id. */
 export const METHOD_INFO: Readonly<Record<MethodId, MethodInfo>> = {
-  [CONNECTION_START]: {
+  [connection.CONNECTION_START]: {
     classId: 10, methodId: 10, name: 'connection.start',
-    synchronous: true, responses: [CONNECTION_START_OK], hasContent: false,
+    synchronous: true, responses: [connection.CONNECTION_START_OK], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CONNECTION_START_OK]: {
+  [connection.CONNECTION_START_OK]: {
     classId: 10, methodId: 11, name: 'connection.start-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CONNECTION_SECURE]: {
+  [connection.CONNECTION_SECURE]: {
     classId: 10, methodId: 20, name: 'connection.secure',
-    synchronous: true, responses: [CONNECTION_SECURE_OK], hasContent: false,
+    synchronous: true, responses: [connection.CONNECTION_SECURE_OK], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CONNECTION_SECURE_OK]: {
+  [connection.CONNECTION_SECURE_OK]: {
     classId: 10, methodId: 21, name: 'connection.secure-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CONNECTION_TUNE]: {
+  [connection.CONNECTION_TUNE]: {
     classId: 10, methodId: 30, name: 'connection.tune',
-    synchronous: true, responses: [CONNECTION_TUNE_OK], hasContent: false,
+    synchronous: true, responses: [connection.CONNECTION_TUNE_OK], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CONNECTION_TUNE_OK]: {
+  [connection.CONNECTION_TUNE_OK]: {
     classId: 10, methodId: 31, name: 'connection.tune-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CONNECTION_OPEN]: {
+  [connection.CONNECTION_OPEN]: {
     classId: 10, methodId: 40, name: 'connection.open',
-    synchronous: true, responses: [CONNECTION_OPEN_OK], hasContent: false,
+    synchronous: true, responses: [connection.CONNECTION_OPEN_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CONNECTION_OPEN_OK]: {
+  [connection.CONNECTION_OPEN_OK]: {
     classId: 10, methodId: 41, name: 'connection.open-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CONNECTION_CLOSE]: {
+  [connection.CONNECTION_CLOSE]: {
     classId: 10, methodId: 50, name: 'connection.close',
-    synchronous: true, responses: [CONNECTION_CLOSE_OK], hasContent: false,
+    synchronous: true, responses: [connection.CONNECTION_CLOSE_OK], hasContent: false,
+    direction: 'both',
   },
-  [CONNECTION_CLOSE_OK]: {
+  [connection.CONNECTION_CLOSE_OK]: {
     classId: 10, methodId: 51, name: 'connection.close-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [CONNECTION_BLOCKED]: {
+  [connection.CONNECTION_BLOCKED]: {
     classId: 10, methodId: 60, name: 'connection.blocked',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [CONNECTION_UNBLOCKED]: {
+  [connection.CONNECTION_UNBLOCKED]: {
     classId: 10, methodId: 61, name: 'connection.unblocked',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [CONNECTION_UPDATE_SECRET]: {
+  [connection.CONNECTION_UPDATE_SECRET]: {
     classId: 10, methodId: 70, name: 'connection.update-secret',
-    synchronous: true, responses: [CONNECTION_UPDATE_SECRET_OK], hasContent: false,
+    synchronous: true, responses: [connection.CONNECTION_UPDATE_SECRET_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CONNECTION_UPDATE_SECRET_OK]: {
+  [connection.CONNECTION_UPDATE_SECRET_OK]: {
     classId: 10, methodId: 71, name: 'connection.update-secret-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CHANNEL_OPEN]: {
+  [channel.CHANNEL_OPEN]: {
     classId: 20, methodId: 10, name: 'channel.open',
-    synchronous: true, responses: [CHANNEL_OPEN_OK], hasContent: false,
+    synchronous: true, responses: [channel.CHANNEL_OPEN_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CHANNEL_OPEN_OK]: {
+  [channel.CHANNEL_OPEN_OK]: {
     classId: 20, methodId: 11, name: 'channel.open-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CHANNEL_FLOW]: {
+  [channel.CHANNEL_FLOW]: {
     classId: 20, methodId: 20, name: 'channel.flow',
-    synchronous: true, responses: [CHANNEL_FLOW_OK], hasContent: false,
+    synchronous: true, responses: [channel.CHANNEL_FLOW_OK], hasContent: false,
+    direction: 'both',
   },
-  [CHANNEL_FLOW_OK]: {
+  [channel.CHANNEL_FLOW_OK]: {
     classId: 20, methodId: 21, name: 'channel.flow-ok',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [CHANNEL_CLOSE]: {
+  [channel.CHANNEL_CLOSE]: {
     classId: 20, methodId: 40, name: 'channel.close',
-    synchronous: true, responses: [CHANNEL_CLOSE_OK], hasContent: false,
+    synchronous: true, responses: [channel.CHANNEL_CLOSE_OK], hasContent: false,
+    direction: 'both',
   },
-  [CHANNEL_CLOSE_OK]: {
+  [channel.CHANNEL_CLOSE_OK]: {
     classId: 20, methodId: 41, name: 'channel.close-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [EXCHANGE_DECLARE]: {
+  [exchange.EXCHANGE_DECLARE]: {
     classId: 40, methodId: 10, name: 'exchange.declare',
-    synchronous: true, responses: [EXCHANGE_DECLARE_OK], hasContent: false,
+    synchronous: true, responses: [exchange.EXCHANGE_DECLARE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [EXCHANGE_DECLARE_OK]: {
+  [exchange.EXCHANGE_DECLARE_OK]: {
     classId: 40, methodId: 11, name: 'exchange.declare-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [EXCHANGE_DELETE]: {
+  [exchange.EXCHANGE_DELETE]: {
     classId: 40, methodId: 20, name: 'exchange.delete',
-    synchronous: true, responses: [EXCHANGE_DELETE_OK], hasContent: false,
+    synchronous: true, responses: [exchange.EXCHANGE_DELETE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [EXCHANGE_DELETE_OK]: {
+  [exchange.EXCHANGE_DELETE_OK]: {
     classId: 40, methodId: 21, name: 'exchange.delete-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [EXCHANGE_BIND]: {
+  [exchange.EXCHANGE_BIND]: {
     classId: 40, methodId: 30, name: 'exchange.bind',
-    synchronous: true, responses: [EXCHANGE_BIND_OK], hasContent: false,
+    synchronous: true, responses: [exchange.EXCHANGE_BIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [EXCHANGE_BIND_OK]: {
+  [exchange.EXCHANGE_BIND_OK]: {
     classId: 40, methodId: 31, name: 'exchange.bind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [EXCHANGE_UNBIND]: {
+  [exchange.EXCHANGE_UNBIND]: {
     classId: 40, methodId: 40, name: 'exchange.unbind',
-    synchronous: true, responses: [EXCHANGE_UNBIND_OK], hasContent: false,
+    synchronous: true, responses: [exchange.EXCHANGE_UNBIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [EXCHANGE_UNBIND_OK]: {
+  [exchange.EXCHANGE_UNBIND_OK]: {
     classId: 40, methodId: 51, name: 'exchange.unbind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [QUEUE_DECLARE]: {
+  [queue.QUEUE_DECLARE]: {
     classId: 50, methodId: 10, name: 'queue.declare',
-    synchronous: true, responses: [QUEUE_DECLARE_OK], hasContent: false,
+    synchronous: true, responses: [queue.QUEUE_DECLARE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [QUEUE_DECLARE_OK]: {
+  [queue.QUEUE_DECLARE_OK]: {
     classId: 50, methodId: 11, name: 'queue.declare-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [QUEUE_BIND]: {
+  [queue.QUEUE_BIND]: {
     classId: 50, methodId: 20, name: 'queue.bind',
-    synchronous: true, responses: [QUEUE_BIND_OK], hasContent: false,
+    synchronous: true, responses: [queue.QUEUE_BIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [QUEUE_BIND_OK]: {
+  [queue.QUEUE_BIND_OK]: {
     classId: 50, methodId: 21, name: 'queue.bind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [QUEUE_UNBIND]: {
+  [queue.QUEUE_UNBIND]: {
     classId: 50, methodId: 50, name: 'queue.unbind',
-    synchronous: true, responses: [QUEUE_UNBIND_OK], hasContent: false,
+    synchronous: true, responses: [queue.QUEUE_UNBIND_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [QUEUE_UNBIND_OK]: {
+  [queue.QUEUE_UNBIND_OK]: {
     classId: 50, methodId: 51, name: 'queue.unbind-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [QUEUE_PURGE]: {
+  [queue.QUEUE_PURGE]: {
     classId: 50, methodId: 30, name: 'queue.purge',
-    synchronous: true, responses: [QUEUE_PURGE_OK], hasContent: false,
+    synchronous: true, responses: [queue.QUEUE_PURGE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [QUEUE_PURGE_OK]: {
+  [queue.QUEUE_PURGE_OK]: {
     classId: 50, methodId: 31, name: 'queue.purge-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [QUEUE_DELETE]: {
+  [queue.QUEUE_DELETE]: {
     classId: 50, methodId: 40, name: 'queue.delete',
-    synchronous: true, responses: [QUEUE_DELETE_OK], hasContent: false,
+    synchronous: true, responses: [queue.QUEUE_DELETE_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [QUEUE_DELETE_OK]: {
+  [queue.QUEUE_DELETE_OK]: {
     classId: 50, methodId: 41, name: 'queue.delete-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [BASIC_QOS]: {
+  [basic.BASIC_QOS]: {
     classId: 60, methodId: 10, name: 'basic.qos',
-    synchronous: true, responses: [BASIC_QOS_OK], hasContent: false,
+    synchronous: true, responses: [basic.BASIC_QOS_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [BASIC_QOS_OK]: {
+  [basic.BASIC_QOS_OK]: {
     classId: 60, methodId: 11, name: 'basic.qos-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [BASIC_CONSUME]: {
+  [basic.BASIC_CONSUME]: {
     classId: 60, methodId: 20, name: 'basic.consume',
-    synchronous: true, responses: [BASIC_CONSUME_OK], hasContent: false,
+    synchronous: true, responses: [basic.BASIC_CONSUME_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [BASIC_CONSUME_OK]: {
+  [basic.BASIC_CONSUME_OK]: {
     classId: 60, methodId: 21, name: 'basic.consume-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [BASIC_CANCEL]: {
+  [basic.BASIC_CANCEL]: {
     classId: 60, methodId: 30, name: 'basic.cancel',
-    synchronous: true, responses: [BASIC_CANCEL_OK], hasContent: false,
+    synchronous: true, responses: [basic.BASIC_CANCEL_OK], hasContent: false,
+    direction: 'both',
   },
-  [BASIC_CANCEL_OK]: {
+  [basic.BASIC_CANCEL_OK]: {
     classId: 60, methodId: 31, name: 'basic.cancel-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [BASIC_PUBLISH]: {
+  [basic.BASIC_PUBLISH]: {
     classId: 60, methodId: 40, name: 'basic.publish',
     synchronous: false, responses: [], hasContent: true,
+    direction: 'client-to-server',
   },
-  [BASIC_RETURN]: {
+  [basic.BASIC_RETURN]: {
     classId: 60, methodId: 50, name: 'basic.return',
     synchronous: false, responses: [], hasContent: true,
+    direction: 'server-to-client',
   },
-  [BASIC_DELIVER]: {
+  [basic.BASIC_DELIVER]: {
     classId: 60, methodId: 60, name: 'basic.deliver',
     synchronous: false, responses: [], hasContent: true,
+    direction: 'server-to-client',
   },
-  [BASIC_GET]: {
+  [basic.BASIC_GET]: {
     classId: 60, methodId: 70, name: 'basic.get',
-    synchronous: true, responses: [BASIC_GET_OK, BASIC_GET_EMPTY], hasContent: false,
+    synchronous: true, responses: [basic.BASIC_GET_OK, basic.BASIC_GET_EMPTY], hasContent: false,
+    direction: 'client-to-server',
   },
-  [BASIC_GET_OK]: {
+  [basic.BASIC_GET_OK]: {
     classId: 60, methodId: 71, name: 'basic.get-ok',
     synchronous: true, responses: [], hasContent: true,
+    direction: 'server-to-client',
   },
-  [BASIC_GET_EMPTY]: {
+  [basic.BASIC_GET_EMPTY]: {
     classId: 60, methodId: 72, name: 'basic.get-empty',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [BASIC_ACK]: {
+  [basic.BASIC_ACK]: {
     classId: 60, methodId: 80, name: 'basic.ack',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [BASIC_REJECT]: {
+  [basic.BASIC_REJECT]: {
     classId: 60, methodId: 90, name: 'basic.reject',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
-  [BASIC_RECOVER_ASYNC]: {
+  [basic.BASIC_RECOVER_ASYNC]: {
     classId: 60, methodId: 100, name: 'basic.recover-async',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'client-to-server',
   },
-  [BASIC_RECOVER]: {
+  [basic.BASIC_RECOVER]: {
     classId: 60, methodId: 110, name: 'basic.recover',
-    synchronous: true, responses: [BASIC_RECOVER_OK], hasContent: false,
+    synchronous: true, responses: [basic.BASIC_RECOVER_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [BASIC_RECOVER_OK]: {
+  [basic.BASIC_RECOVER_OK]: {
     classId: 60, methodId: 111, name: 'basic.recover-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [BASIC_NACK]: {
+  [basic.BASIC_NACK]: {
     classId: 60, methodId: 120, name: 'basic.nack',
     synchronous: false, responses: [], hasContent: false,
+    direction: 'both',
   },
-  [TX_SELECT]: {
+  [tx.TX_SELECT]: {
     classId: 90, methodId: 10, name: 'tx.select',
-    synchronous: true, responses: [TX_SELECT_OK], hasContent: false,
+    synchronous: true, responses: [tx.TX_SELECT_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [TX_SELECT_OK]: {
+  [tx.TX_SELECT_OK]: {
     classId: 90, methodId: 11, name: 'tx.select-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [TX_COMMIT]: {
+  [tx.TX_COMMIT]: {
     classId: 90, methodId: 20, name: 'tx.commit',
-    synchronous: true, responses: [TX_COMMIT_OK], hasContent: false,
+    synchronous: true, responses: [tx.TX_COMMIT_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [TX_COMMIT_OK]: {
+  [tx.TX_COMMIT_OK]: {
     classId: 90, methodId: 21, name: 'tx.commit-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [TX_ROLLBACK]: {
+  [tx.TX_ROLLBACK]: {
     classId: 90, methodId: 30, name: 'tx.rollback',
-    synchronous: true, responses: [TX_ROLLBACK_OK], hasContent: false,
+    synchronous: true, responses: [tx.TX_ROLLBACK_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [TX_ROLLBACK_OK]: {
+  [tx.TX_ROLLBACK_OK]: {
     classId: 90, methodId: 31, name: 'tx.rollback-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
-  [CONFIRM_SELECT]: {
+  [confirm.CONFIRM_SELECT]: {
     classId: 85, methodId: 10, name: 'confirm.select',
-    synchronous: true, responses: [CONFIRM_SELECT_OK], hasContent: false,
+    synchronous: true, responses: [confirm.CONFIRM_SELECT_OK], hasContent: false,
+    direction: 'client-to-server',
   },
-  [CONFIRM_SELECT_OK]: {
+  [confirm.CONFIRM_SELECT_OK]: {
     classId: 85, methodId: 11, name: 'confirm.select-ok',
     synchronous: true, responses: [], hasContent: false,
+    direction: 'server-to-client',
   },
   };
 
@@ -561,202 +430,205 @@ export function methodName(id: number): string {
   return info ? info.name : `class ${id >>> 16} method ${id & 0xffff}`;
 }
 
-/** Decode a method frame's payload (method id, then arguments). Throws FrameError: 503 for a method the spec does not define, 501 for bytes left over after the arguments. */
+/**
+ * Decode a method frame's payload (method id, then arguments). Throws FrameError: 503 for a method
+ * the spec does not define, 501 for bytes left over after the arguments.
+ */
 export function decodeMethod(r: Reader): IncomingMethod {
   const id = r.u32('method id');
   let m: IncomingMethod;
   switch (id) {
-    case CONNECTION_START:
-      m = { id: CONNECTION_START, args: decodeConnectionStart(r) };
+    case connection.CONNECTION_START:
+      m = { id: connection.CONNECTION_START, args: connection.decodeConnectionStart(r) };
       break;
-    case CONNECTION_START_OK:
-      m = { id: CONNECTION_START_OK, args: decodeConnectionStartOk(r) };
+    case connection.CONNECTION_START_OK:
+      m = { id: connection.CONNECTION_START_OK, args: connection.decodeConnectionStartOk(r) };
       break;
-    case CONNECTION_SECURE:
-      m = { id: CONNECTION_SECURE, args: decodeConnectionSecure(r) };
+    case connection.CONNECTION_SECURE:
+      m = { id: connection.CONNECTION_SECURE, args: connection.decodeConnectionSecure(r) };
       break;
-    case CONNECTION_SECURE_OK:
-      m = { id: CONNECTION_SECURE_OK, args: decodeConnectionSecureOk(r) };
+    case connection.CONNECTION_SECURE_OK:
+      m = { id: connection.CONNECTION_SECURE_OK, args: connection.decodeConnectionSecureOk(r) };
       break;
-    case CONNECTION_TUNE:
-      m = { id: CONNECTION_TUNE, args: decodeConnectionTune(r) };
+    case connection.CONNECTION_TUNE:
+      m = { id: connection.CONNECTION_TUNE, args: connection.decodeConnectionTune(r) };
       break;
-    case CONNECTION_TUNE_OK:
-      m = { id: CONNECTION_TUNE_OK, args: decodeConnectionTuneOk(r) };
+    case connection.CONNECTION_TUNE_OK:
+      m = { id: connection.CONNECTION_TUNE_OK, args: connection.decodeConnectionTuneOk(r) };
       break;
-    case CONNECTION_OPEN:
-      m = { id: CONNECTION_OPEN, args: decodeConnectionOpen(r) };
+    case connection.CONNECTION_OPEN:
+      m = { id: connection.CONNECTION_OPEN, args: connection.decodeConnectionOpen(r) };
       break;
-    case CONNECTION_OPEN_OK:
-      m = { id: CONNECTION_OPEN_OK, args: decodeConnectionOpenOk(r) };
+    case connection.CONNECTION_OPEN_OK:
+      m = { id: connection.CONNECTION_OPEN_OK, args: connection.decodeConnectionOpenOk(r) };
       break;
-    case CONNECTION_CLOSE:
-      m = { id: CONNECTION_CLOSE, args: decodeConnectionClose(r) };
+    case connection.CONNECTION_CLOSE:
+      m = { id: connection.CONNECTION_CLOSE, args: connection.decodeConnectionClose(r) };
       break;
-    case CONNECTION_CLOSE_OK:
-      m = { id: CONNECTION_CLOSE_OK, args: decodeConnectionCloseOk(r) };
+    case connection.CONNECTION_CLOSE_OK:
+      m = { id: connection.CONNECTION_CLOSE_OK, args: connection.decodeConnectionCloseOk() };
       break;
-    case CONNECTION_BLOCKED:
-      m = { id: CONNECTION_BLOCKED, args: decodeConnectionBlocked(r) };
+    case connection.CONNECTION_BLOCKED:
+      m = { id: connection.CONNECTION_BLOCKED, args: connection.decodeConnectionBlocked(r) };
       break;
-    case CONNECTION_UNBLOCKED:
-      m = { id: CONNECTION_UNBLOCKED, args: decodeConnectionUnblocked(r) };
+    case connection.CONNECTION_UNBLOCKED:
+      m = { id: connection.CONNECTION_UNBLOCKED, args: connection.decodeConnectionUnblocked() };
       break;
-    case CONNECTION_UPDATE_SECRET:
-      m = { id: CONNECTION_UPDATE_SECRET, args: decodeConnectionUpdateSecret(r) };
+    case connection.CONNECTION_UPDATE_SECRET:
+      m = { id: connection.CONNECTION_UPDATE_SECRET, args: connection.decodeConnectionUpdateSecret(r) };
       break;
-    case CONNECTION_UPDATE_SECRET_OK:
-      m = { id: CONNECTION_UPDATE_SECRET_OK, args: decodeConnectionUpdateSecretOk(r) };
+    case connection.CONNECTION_UPDATE_SECRET_OK:
+      m = { id: connection.CONNECTION_UPDATE_SECRET_OK, args: connection.decodeConnectionUpdateSecretOk() };
       break;
-    case CHANNEL_OPEN:
-      m = { id: CHANNEL_OPEN, args: decodeChannelOpen(r) };
+    case channel.CHANNEL_OPEN:
+      m = { id: channel.CHANNEL_OPEN, args: channel.decodeChannelOpen(r) };
       break;
-    case CHANNEL_OPEN_OK:
-      m = { id: CHANNEL_OPEN_OK, args: decodeChannelOpenOk(r) };
+    case channel.CHANNEL_OPEN_OK:
+      m = { id: channel.CHANNEL_OPEN_OK, args: channel.decodeChannelOpenOk(r) };
       break;
-    case CHANNEL_FLOW:
-      m = { id: CHANNEL_FLOW, args: decodeChannelFlow(r) };
+    case channel.CHANNEL_FLOW:
+      m = { id: channel.CHANNEL_FLOW, args: channel.decodeChannelFlow(r) };
       break;
-    case CHANNEL_FLOW_OK:
-      m = { id: CHANNEL_FLOW_OK, args: decodeChannelFlowOk(r) };
+    case channel.CHANNEL_FLOW_OK:
+      m = { id: channel.CHANNEL_FLOW_OK, args: channel.decodeChannelFlowOk(r) };
       break;
-    case CHANNEL_CLOSE:
-      m = { id: CHANNEL_CLOSE, args: decodeChannelClose(r) };
+    case channel.CHANNEL_CLOSE:
+      m = { id: channel.CHANNEL_CLOSE, args: channel.decodeChannelClose(r) };
       break;
-    case CHANNEL_CLOSE_OK:
-      m = { id: CHANNEL_CLOSE_OK, args: decodeChannelCloseOk(r) };
+    case channel.CHANNEL_CLOSE_OK:
+      m = { id: channel.CHANNEL_CLOSE_OK, args: channel.decodeChannelCloseOk() };
       break;
-    case EXCHANGE_DECLARE:
-      m = { id: EXCHANGE_DECLARE, args: decodeExchangeDeclare(r) };
+    case exchange.EXCHANGE_DECLARE:
+      m = { id: exchange.EXCHANGE_DECLARE, args: exchange.decodeExchangeDeclare(r) };
       break;
-    case EXCHANGE_DECLARE_OK:
-      m = { id: EXCHANGE_DECLARE_OK, args: decodeExchangeDeclareOk(r) };
+    case exchange.EXCHANGE_DECLARE_OK:
+      m = { id: exchange.EXCHANGE_DECLARE_OK, args: exchange.decodeExchangeDeclareOk() };
       break;
-    case EXCHANGE_DELETE:
-      m = { id: EXCHANGE_DELETE, args: decodeExchangeDelete(r) };
+    case exchange.EXCHANGE_DELETE:
+      m = { id: exchange.EXCHANGE_DELETE, args: exchange.decodeExchangeDelete(r) };
       break;
-    case EXCHANGE_DELETE_OK:
-      m = { id: EXCHANGE_DELETE_OK, args: decodeExchangeDeleteOk(r) };
+    case exchange.EXCHANGE_DELETE_OK:
+      m = { id: exchange.EXCHANGE_DELETE_OK, args: exchange.decodeExchangeDeleteOk() };
       break;
-    case EXCHANGE_BIND:
-      m = { id: EXCHANGE_BIND, args: decodeExchangeBind(r) };
+    case exchange.EXCHANGE_BIND:
+      m = { id: exchange.EXCHANGE_BIND, args: exchange.decodeExchangeBind(r) };
       break;
-    case EXCHANGE_BIND_OK:
-      m = { id: EXCHANGE_BIND_OK, args: decodeExchangeBindOk(r) };
+    case exchange.EXCHANGE_BIND_OK:
+      m = { id: exchange.EXCHANGE_BIND_OK, args: exchange.decodeExchangeBindOk() };
       break;
-    case EXCHANGE_UNBIND:
-      m = { id: EXCHANGE_UNBIND, args: decodeExchangeUnbind(r) };
+    case exchange.EXCHANGE_UNBIND:
+      m = { id: exchange.EXCHANGE_UNBIND, args: exchange.decodeExchangeUnbind(r) };
       break;
-    case EXCHANGE_UNBIND_OK:
-      m = { id: EXCHANGE_UNBIND_OK, args: decodeExchangeUnbindOk(r) };
+    case exchange.EXCHANGE_UNBIND_OK:
+      m = { id: exchange.EXCHANGE_UNBIND_OK, args: exchange.decodeExchangeUnbindOk() };
       break;
-    case QUEUE_DECLARE:
-      m = { id: QUEUE_DECLARE, args: decodeQueueDeclare(r) };
+    case queue.QUEUE_DECLARE:
+      m = { id: queue.QUEUE_DECLARE, args: queue.decodeQueueDeclare(r) };
       break;
-    case QUEUE_DECLARE_OK:
-      m = { id: QUEUE_DECLARE_OK, args: decodeQueueDeclareOk(r) };
+    case queue.QUEUE_DECLARE_OK:
+      m = { id: queue.QUEUE_DECLARE_OK, args: queue.decodeQueueDeclareOk(r) };
       break;
-    case QUEUE_BIND:
-      m = { id: QUEUE_BIND, args: decodeQueueBind(r) };
+    case queue.QUEUE_BIND:
+      m = { id: queue.QUEUE_BIND, args: queue.decodeQueueBind(r) };
       break;
-    case QUEUE_BIND_OK:
-      m = { id: QUEUE_BIND_OK, args: decodeQueueBindOk(r) };
+    case queue.QUEUE_BIND_OK:
+      m = { id: queue.QUEUE_BIND_OK, args: queue.decodeQueueBindOk() };
       break;
-    case QUEUE_UNBIND:
-      m = { id: QUEUE_UNBIND, args: decodeQueueUnbind(r) };
+    case queue.QUEUE_UNBIND:
+      m = { id: queue.QUEUE_UNBIND, args: queue.decodeQueueUnbind(r) };
       break;
-    case QUEUE_UNBIND_OK:
-      m = { id: QUEUE_UNBIND_OK, args: decodeQueueUnbindOk(r) };
+    case queue.QUEUE_UNBIND_OK:
+      m = { id: queue.QUEUE_UNBIND_OK, args: queue.decodeQueueUnbindOk() };
       break;
-    case QUEUE_PURGE:
-      m = { id: QUEUE_PURGE, args: decodeQueuePurge(r) };
+    case queue.QUEUE_PURGE:
+      m = { id: queue.QUEUE_PURGE, args: queue.decodeQueuePurge(r) };
       break;
-    case QUEUE_PURGE_OK:
-      m = { id: QUEUE_PURGE_OK, args: decodeQueuePurgeOk(r) };
+    case queue.QUEUE_PURGE_OK:
+      m = { id: queue.QUEUE_PURGE_OK, args: queue.decodeQueuePurgeOk(r) };
       break;
-    case QUEUE_DELETE:
-      m = { id: QUEUE_DELETE, args: decodeQueueDelete(r) };
+    case queue.QUEUE_DELETE:
+      m = { id: queue.QUEUE_DELETE, args: queue.decodeQueueDelete(r) };
       break;
-    case QUEUE_DELETE_OK:
-      m = { id: QUEUE_DELETE_OK, args: decodeQueueDeleteOk(r) };
+    case queue.QUEUE_DELETE_OK:
+      m = { id: queue.QUEUE_DELETE_OK, args: queue.decodeQueueDeleteOk(r) };
       break;
-    case BASIC_QOS:
-      m = { id: BASIC_QOS, args: decodeBasicQos(r) };
+    case basic.BASIC_QOS:
+      m = { id: basic.BASIC_QOS, args: basic.decodeBasicQos(r) };
       break;
-    case BASIC_QOS_OK:
-      m = { id: BASIC_QOS_OK, args: decodeBasicQosOk(r) };
+    case basic.BASIC_QOS_OK:
+      m = { id: basic.BASIC_QOS_OK, args: basic.decodeBasicQosOk() };
       break;
-    case BASIC_CONSUME:
-      m = { id: BASIC_CONSUME, args: decodeBasicConsume(r) };
+    case basic.BASIC_CONSUME:
+      m = { id: basic.BASIC_CONSUME, args: basic.decodeBasicConsume(r) };
       break;
-    case BASIC_CONSUME_OK:
-      m = { id: BASIC_CONSUME_OK, args: decodeBasicConsumeOk(r) };
+    case basic.BASIC_CONSUME_OK:
+      m = { id: basic.BASIC_CONSUME_OK, args: basic.decodeBasicConsumeOk(r) };
       break;
-    case BASIC_CANCEL:
-      m = { id: BASIC_CANCEL, args: decodeBasicCancel(r) };
+    case basic.BASIC_CANCEL:
+      m = { id: basic.BASIC_CANCEL, args: basic.decodeBasicCancel(r) };
       break;
-    case BASIC_CANCEL_OK:
-      m = { id: BASIC_CANCEL_OK, args: decodeBasicCancelOk(r) };
+    case basic.BASIC_CANCEL_OK:
+      m = { id: basic.BASIC_CANCEL_OK, args: basic.decodeBasicCancelOk(r) };
       break;
-    case BASIC_PUBLISH:
-      m = { id: BASIC_PUBLISH, args: decodeBasicPublish(r) };
+    case basic.BASIC_PUBLISH:
+      m = { id: basic.BASIC_PUBLISH, args: basic.decodeBasicPublish(r) };
       break;
-    case BASIC_RETURN:
-      m = { id: BASIC_RETURN, args: decodeBasicReturn(r) };
+    case basic.BASIC_RETURN:
+      m = { id: basic.BASIC_RETURN, args: basic.decodeBasicReturn(r) };
       break;
-    case BASIC_DELIVER:
-      m = { id: BASIC_DELIVER, args: decodeBasicDeliver(r) };
+    case basic.BASIC_DELIVER:
+      m = { id: basic.BASIC_DELIVER, args: basic.decodeBasicDeliver(r) };
       break;
-    case BASIC_GET:
-      m = { id: BASIC_GET, args: decodeBasicGet(r) };
+    case basic.BASIC_GET:
+      m = { id: basic.BASIC_GET, args: basic.decodeBasicGet(r) };
       break;
-    case BASIC_GET_OK:
-      m = { id: BASIC_GET_OK, args: decodeBasicGetOk(r) };
+    case basic.BASIC_GET_OK:
+      m = { id: basic.BASIC_GET_OK, args: basic.decodeBasicGetOk(r) };
       break;
-    case BASIC_GET_EMPTY:
-      m = { id: BASIC_GET_EMPTY, args: decodeBasicGetEmpty(r) };
+    case basic.BASIC_GET_EMPTY:
+      m = { id: basic.BASIC_GET_EMPTY, args: basic.decodeBasicGetEmpty(r) };
       break;
-    case BASIC_ACK:
-      m = { id: BASIC_ACK, args: decodeBasicAck(r) };
+    case basic.BASIC_ACK:
+      m = { id: basic.BASIC_ACK, args: basic.decodeBasicAck(r) };
       break;
-    case BASIC_REJECT:
-      m = { id: BASIC_REJECT, args: decodeBasicReject(r) };
+    case basic.BASIC_REJECT:
+      m = { id: basic.BASIC_REJECT, args: basic.decodeBasicReject(r) };
       break;
-    case BASIC_RECOVER_ASYNC:
-      m = { id: BASIC_RECOVER_ASYNC, args: decodeBasicRecoverAsync(r) };
+    case basic.BASIC_RECOVER_ASYNC:
+      m = { id: basic.BASIC_RECOVER_ASYNC, args: basic.decodeBasicRecoverAsync(r) };
       break;
-    case BASIC_RECOVER:
-      m = { id: BASIC_RECOVER, args: decodeBasicRecover(r) };
+    case basic.BASIC_RECOVER:
+      m = { id: basic.BASIC_RECOVER, args: basic.decodeBasicRecover(r) };
       break;
-    case BASIC_RECOVER_OK:
-      m = { id: BASIC_RECOVER_OK, args: decodeBasicRecoverOk(r) };
+    case basic.BASIC_RECOVER_OK:
+      m = { id: basic.BASIC_RECOVER_OK, args: basic.decodeBasicRecoverOk() };
       break;
-    case BASIC_NACK:
-      m = { id: BASIC_NACK, args: decodeBasicNack(r) };
+    case basic.BASIC_NACK:
+      m = { id: basic.BASIC_NACK, args: basic.decodeBasicNack(r) };
       break;
-    case TX_SELECT:
-      m = { id: TX_SELECT, args: decodeTxSelect(r) };
+    case tx.TX_SELECT:
+      m = { id: tx.TX_SELECT, args: tx.decodeTxSelect() };
       break;
-    case TX_SELECT_OK:
-      m = { id: TX_SELECT_OK, args: decodeTxSelectOk(r) };
+    case tx.TX_SELECT_OK:
+      m = { id: tx.TX_SELECT_OK, args: tx.decodeTxSelectOk() };
       break;
-    case TX_COMMIT:
-      m = { id: TX_COMMIT, args: decodeTxCommit(r) };
+    case tx.TX_COMMIT:
+      m = { id: tx.TX_COMMIT, args: tx.decodeTxCommit() };
       break;
-    case TX_COMMIT_OK:
-      m = { id: TX_COMMIT_OK, args: decodeTxCommitOk(r) };
+    case tx.TX_COMMIT_OK:
+      m = { id: tx.TX_COMMIT_OK, args: tx.decodeTxCommitOk() };
       break;
-    case TX_ROLLBACK:
-      m = { id: TX_ROLLBACK, args: decodeTxRollback(r) };
+    case tx.TX_ROLLBACK:
+      m = { id: tx.TX_ROLLBACK, args: tx.decodeTxRollback() };
       break;
-    case TX_ROLLBACK_OK:
-      m = { id: TX_ROLLBACK_OK, args: decodeTxRollbackOk(r) };
+    case tx.TX_ROLLBACK_OK:
+      m = { id: tx.TX_ROLLBACK_OK, args: tx.decodeTxRollbackOk() };
       break;
-    case CONFIRM_SELECT:
-      m = { id: CONFIRM_SELECT, args: decodeConfirmSelect(r) };
+    case confirm.CONFIRM_SELECT:
+      m = { id: confirm.CONFIRM_SELECT, args: confirm.decodeConfirmSelect(r) };
       break;
-    case CONFIRM_SELECT_OK:
-      m = { id: CONFIRM_SELECT_OK, args: decodeConfirmSelectOk(r) };
+    case confirm.CONFIRM_SELECT_OK:
+      m = { id: confirm.CONFIRM_SELECT_OK, args: confirm.decodeConfirmSelectOk() };
       break;
     default:
       throw new FrameError(`unknown method: class ${id >>> 16}, method ${id & 0xffff}`, 503);

@@ -4,58 +4,56 @@
 import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wire/index.js';
 
 // Class exchange (40): work with exchanges.
-// Exchanges match and distribute messages across queues. Exchanges can be configured in
-// the server or declared at runtime.
+// Exchanges match and distribute messages across queues. Exchanges can be configured in the server
+// or declared at runtime.
 
 /** exchange.declare: class 40, method 10. */
 export const EXCHANGE_DECLARE = 0x0028000a;
 
 /**
- * exchange.declare: verify exchange exists, create if needed.
+ * exchange.declare: verify exchange exists, create if needed. Sent by the client to the server.
  *
- * This method creates an exchange if it does not already exist, and if the exchange
- * exists, verifies that it is of the correct and expected class.
+ * This method creates an exchange if it does not already exist, and if the exchange exists,
+ * verifies that it is of the correct and expected class.
  */
 export interface ExchangeDeclare {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * The exchange name is a client-selected string that identifies the exchange for publish
-   * methods.
+   * The exchange name is a client-selected string that identifies the exchange for publish methods.
    */
   exchange: string;
   /**
    * Spec: type (shortstr): exchange type.
    *
-   * Each exchange belongs to one of a set of exchange types implemented by the server. The
-   * exchange types define the functionality of the exchange - i.e. how messages are routed
-   * through it. It is not valid or meaningful to attempt to change the type of an existing
-   * exchange.
+   * Each exchange belongs to one of a set of exchange types implemented by the server. The exchange
+   * types define the functionality of the exchange - i.e. how messages are routed through it. It is
+   * not valid or meaningful to attempt to change the type of an existing exchange.
    */
   type: string;
   /**
    * Spec: passive (bit): do not create exchange.
    *
-   * If set, the server will reply with Declare-Ok if the exchange already exists with the
-   * same name, and raise an error if not. The client can use this to check whether an
-   * exchange exists without modifying the server state. When set, all other method fields
-   * except name and no-wait are ignored. A declare with both passive and no-wait has no
-   * effect. Arguments are compared for semantic equivalence.
+   * If set, the server will reply with Declare-Ok if the exchange already exists with the same
+   * name, and raise an error if not. The client can use this to check whether an exchange exists
+   * without modifying the server state. When set, all other method fields except name and no-wait
+   * are ignored. A declare with both passive and no-wait has no effect. Arguments are compared for
+   * semantic equivalence.
    */
   passive: boolean;
   /**
    * Spec: durable (bit): request a durable exchange.
    *
-   * If set when creating a new exchange, the exchange will be marked as durable. Durable
-   * exchanges remain active when a server restarts. Non-durable exchanges (transient
-   * exchanges) are purged if/when a server restarts.
+   * If set when creating a new exchange, the exchange will be marked as durable. Durable exchanges
+   * remain active when a server restarts. Non-durable exchanges (transient exchanges) are purged
+   * if/when a server restarts.
    */
   durable: boolean;
   /**
    * Spec: auto-delete (bit): delete when unused.
    *
-   * If set, the broker deletes the exchange once the last binding from it is removed.
-   * Ignored when the exchange already exists.
+   * If set, the broker deletes the exchange once the last binding from it is removed. Ignored when
+   * the exchange already exists.
    */
   autoDelete: boolean;
   /**
@@ -68,16 +66,16 @@ export interface ExchangeDeclare {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): arguments for declaration.
    *
-   * A set of arguments for the declaration. The syntax and semantics of these arguments
-   * depends on the server implementation.
+   * A set of arguments for the declaration. The syntax and semantics of these arguments depends on
+   * the server implementation.
    */
   arguments: FieldTable;
 }
@@ -118,10 +116,10 @@ export function decodeExchangeDeclare(r: Reader): ExchangeDeclare {
 export const EXCHANGE_DECLARE_OK = 0x0028000b;
 
 /**
- * exchange.declare-ok: confirm exchange declaration.
+ * exchange.declare-ok: confirm exchange declaration. Sent by the server to the client.
  *
- * This method confirms a Declare method and confirms the name of the exchange, essential
- * for automatically-named exchanges.
+ * This method confirms a Declare method and confirms the name of the exchange, essential for
+ * automatically-named exchanges.
  */
 export interface ExchangeDeclareOk {
 }
@@ -131,8 +129,8 @@ export function encodeExchangeDeclareOk(w: Writer): void {
   w.u32(EXCHANGE_DECLARE_OK);
 }
 
-/** Read the arguments of exchange.declare-ok; the reader is just past the method id. */
-export function decodeExchangeDeclareOk(r: Reader): ExchangeDeclareOk {
+/** The arguments of exchange.declare-ok: it has none, so there is nothing to read. */
+export function decodeExchangeDeclareOk(): ExchangeDeclareOk {
   return {};
 }
 
@@ -140,33 +138,31 @@ export function decodeExchangeDeclareOk(r: Reader): ExchangeDeclareOk {
 export const EXCHANGE_DELETE = 0x00280014;
 
 /**
- * exchange.delete: delete an exchange.
+ * exchange.delete: delete an exchange. Sent by the client to the server.
  *
- * This method deletes an exchange. When an exchange is deleted all queue bindings on the
- * exchange are cancelled.
+ * This method deletes an exchange. When an exchange is deleted all queue bindings on the exchange
+ * are cancelled.
  */
 export interface ExchangeDelete {
   /**
    * Spec: exchange (exchange-name, shortstr): exchange name.
    *
-   * The exchange name is a client-selected string that identifies the exchange for publish
-   * methods.
+   * The exchange name is a client-selected string that identifies the exchange for publish methods.
    */
   exchange: string;
   /**
    * Spec: if-unused (bit): delete only if unused.
    *
-   * If set, the server will only delete the exchange if it has no queue bindings. If the
-   * exchange has queue bindings the server does not delete it but raises a channel exception
-   * instead.
+   * If set, the server will only delete the exchange if it has no queue bindings. If the exchange
+   * has queue bindings the server does not delete it but raises a channel exception instead.
    */
   ifUnused: boolean;
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }
@@ -194,7 +190,7 @@ export function decodeExchangeDelete(r: Reader): ExchangeDelete {
 export const EXCHANGE_DELETE_OK = 0x00280015;
 
 /**
- * exchange.delete-ok: confirm deletion of an exchange.
+ * exchange.delete-ok: confirm deletion of an exchange. Sent by the server to the client.
  *
  * This method confirms the deletion of an exchange.
  */
@@ -206,8 +202,8 @@ export function encodeExchangeDeleteOk(w: Writer): void {
   w.u32(EXCHANGE_DELETE_OK);
 }
 
-/** Read the arguments of exchange.delete-ok; the reader is just past the method id. */
-export function decodeExchangeDeleteOk(r: Reader): ExchangeDeleteOk {
+/** The arguments of exchange.delete-ok: it has none, so there is nothing to read. */
+export function decodeExchangeDeleteOk(): ExchangeDeleteOk {
   return {};
 }
 
@@ -215,11 +211,11 @@ export function decodeExchangeDeleteOk(r: Reader): ExchangeDeleteOk {
 export const EXCHANGE_BIND = 0x0028001e;
 
 /**
- * exchange.bind: bind an exchange to another exchange.
+ * exchange.bind: bind an exchange to another exchange. Sent by the client to the server.
  *
- * Creates a binding from the source exchange to the destination exchange, so that messages
- * routed by the source with a matching routing key also pass through the destination.
- * Binding twice with the same arguments is not an error; cycles are allowed.
+ * Creates a binding from the source exchange to the destination exchange, so that messages routed
+ * by the source with a matching routing key also pass through the destination. Binding twice with
+ * the same arguments is not an error; cycles are allowed.
  */
 export interface ExchangeBind {
   /**
@@ -243,16 +239,16 @@ export interface ExchangeBind {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): binding arguments.
    *
-   * Extra arguments, interpreted by the source exchange's type (e.g. the match rules of a
-   * headers exchange).
+   * Extra arguments, interpreted by the source exchange's type (e.g. the match rules of a headers
+   * exchange).
    */
   arguments: FieldTable;
 }
@@ -292,7 +288,7 @@ export function decodeExchangeBind(r: Reader): ExchangeBind {
 export const EXCHANGE_BIND_OK = 0x0028001f;
 
 /**
- * exchange.bind-ok: the exchange binding exists.
+ * exchange.bind-ok: the exchange binding exists. Sent by the server to the client.
  *
  * The broker's answer to bind: the binding was created.
  */
@@ -304,8 +300,8 @@ export function encodeExchangeBindOk(w: Writer): void {
   w.u32(EXCHANGE_BIND_OK);
 }
 
-/** Read the arguments of exchange.bind-ok; the reader is just past the method id. */
-export function decodeExchangeBindOk(r: Reader): ExchangeBindOk {
+/** The arguments of exchange.bind-ok: it has none, so there is nothing to read. */
+export function decodeExchangeBindOk(): ExchangeBindOk {
   return {};
 }
 
@@ -313,7 +309,7 @@ export function decodeExchangeBindOk(r: Reader): ExchangeBindOk {
 export const EXCHANGE_UNBIND = 0x00280028;
 
 /**
- * exchange.unbind: remove an exchange-to-exchange binding.
+ * exchange.unbind: remove an exchange-to-exchange binding. Sent by the client to the server.
  *
  * Removes a binding created by bind; the fields must match the binding.
  */
@@ -339,9 +335,9 @@ export interface ExchangeUnbind {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
@@ -387,7 +383,7 @@ export function decodeExchangeUnbind(r: Reader): ExchangeUnbind {
 export const EXCHANGE_UNBIND_OK = 0x00280033;
 
 /**
- * exchange.unbind-ok: the exchange binding is gone.
+ * exchange.unbind-ok: the exchange binding is gone. Sent by the server to the client.
  *
  * The broker's answer to unbind: the binding was removed.
  */
@@ -399,7 +395,7 @@ export function encodeExchangeUnbindOk(w: Writer): void {
   w.u32(EXCHANGE_UNBIND_OK);
 }
 
-/** Read the arguments of exchange.unbind-ok; the reader is just past the method id. */
-export function decodeExchangeUnbindOk(r: Reader): ExchangeUnbindOk {
+/** The arguments of exchange.unbind-ok: it has none, so there is nothing to read. */
+export function decodeExchangeUnbindOk(): ExchangeUnbindOk {
   return {};
 }

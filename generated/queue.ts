@@ -4,81 +4,79 @@
 import { FrameError, type Reader, type Writer, type FieldTable } from '../src/wire/index.js';
 
 // Class queue (50): work with queues.
-// Queues store and forward messages. Queues can be configured in the server or created at
-// runtime. Queues must be attached to at least one exchange in order to receive messages
-// from publishers.
+// Queues store and forward messages. Queues can be configured in the server or created at runtime.
+// Queues must be attached to at least one exchange in order to receive messages from publishers.
 
 /** queue.declare: class 50, method 10. */
 export const QUEUE_DECLARE = 0x0032000a;
 
 /**
- * queue.declare: declare queue, create if needed.
+ * queue.declare: declare queue, create if needed. Sent by the client to the server.
  *
- * This method creates or checks a queue. When creating a new queue the client can specify
- * various properties that control the durability of the queue and its contents, and the
- * level of sharing for the queue.
+ * This method creates or checks a queue. When creating a new queue the client can specify various
+ * properties that control the durability of the queue and its contents, and the level of sharing
+ * for the queue.
  */
 export interface QueueDeclare {
   /**
    * Spec: queue (queue-name, shortstr): queue name.
    *
-   * The queue name identifies the queue within the vhost. In methods where the queue name
-   * may be blank, and that has no specific significance, this refers to the 'current' queue
-   * for the channel, meaning the last queue that the client declared on the channel. If the
-   * client did not declare a queue, and the method needs a queue name, this will result in a
-   * 502 (syntax error) channel exception.
+   * The queue name identifies the queue within the vhost. In methods where the queue name may be
+   * blank, and that has no specific significance, this refers to the 'current' queue for the
+   * channel, meaning the last queue that the client declared on the channel. If the client did not
+   * declare a queue, and the method needs a queue name, this will result in a 502 (syntax error)
+   * channel exception.
    */
   queue: string;
   /**
    * Spec: passive (bit): do not create queue.
    *
-   * If set, the server will reply with Declare-Ok if the queue already exists with the same
-   * name, and raise an error if not. The client can use this to check whether a queue exists
-   * without modifying the server state. When set, all other method fields except name and
-   * no-wait are ignored. A declare with both passive and no-wait has no effect. Arguments
-   * are compared for semantic equivalence.
+   * If set, the server will reply with Declare-Ok if the queue already exists with the same name,
+   * and raise an error if not. The client can use this to check whether a queue exists without
+   * modifying the server state. When set, all other method fields except name and no-wait are
+   * ignored. A declare with both passive and no-wait has no effect. Arguments are compared for
+   * semantic equivalence.
    */
   passive: boolean;
   /**
    * Spec: durable (bit): request a durable queue.
    *
-   * If set when creating a new queue, the queue will be marked as durable. Durable queues
-   * remain active when a server restarts. Non-durable queues (transient queues) are purged
-   * if/when a server restarts. Note that durable queues do not necessarily hold persistent
-   * messages, although it does not make sense to send persistent messages to a transient
-   * queue.
+   * If set when creating a new queue, the queue will be marked as durable. Durable queues remain
+   * active when a server restarts. Non-durable queues (transient queues) are purged if/when a
+   * server restarts. Note that durable queues do not necessarily hold persistent messages, although
+   * it does not make sense to send persistent messages to a transient queue.
    */
   durable: boolean;
   /**
    * Spec: exclusive (bit): request an exclusive queue.
    *
-   * Exclusive queues may only be accessed by the current connection, and are deleted when
-   * that connection closes. Passive declaration of an exclusive queue by other connections
-   * are not allowed.
+   * Exclusive queues may only be accessed by the current connection, and are deleted when that
+   * connection closes. Passive declaration of an exclusive queue by other connections are not
+   * allowed.
    */
   exclusive: boolean;
   /**
    * Spec: auto-delete (bit): auto-delete queue when unused.
    *
-   * If set, the queue is deleted when all consumers have finished using it. The last
-   * consumer can be cancelled either explicitly or because its channel is closed. If there
-   * was no consumer ever on the queue, it won't be deleted. Applications can explicitly
-   * delete auto-delete queues using the Delete method as normal.
+   * If set, the queue is deleted when all consumers have finished using it. The last consumer can
+   * be cancelled either explicitly or because its channel is closed. If there was no consumer ever
+   * on the queue, it won't be deleted. Applications can explicitly delete auto-delete queues using
+   * the Delete method as normal.
    */
   autoDelete: boolean;
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): arguments for declaration.
    *
-   * A set of arguments for the declaration. The syntax and semantics of these arguments
-   * depends on the server implementation.
+   * A set of arguments for the declaration. The syntax and semantics of these arguments depends on
+   * the server implementation.
    */
   arguments: FieldTable;
 }
@@ -116,7 +114,7 @@ export function decodeQueueDeclare(r: Reader): QueueDeclare {
 export const QUEUE_DECLARE_OK = 0x0032000b;
 
 /**
- * queue.declare-ok: confirms a queue definition.
+ * queue.declare-ok: confirms a queue definition. Sent by the server to the client.
  *
  * This method confirms a Declare method and confirms the name of the queue, essential for
  * automatically-named queues.
@@ -125,23 +123,23 @@ export interface QueueDeclareOk {
   /**
    * Spec: queue (queue-name, shortstr): queue name.
    *
-   * Reports the name of the queue. If the server generated a queue name, this field contains
-   * that name.
+   * Reports the name of the queue. If the server generated a queue name, this field contains that
+   * name.
    */
   queue: string;
   /**
    * Spec: message-count (message-count, long): number of messages in queue.
    *
-   * The number of messages in the queue, which will be zero for newly-declared queues. This
-   * is the number of messages present in the queue, and committed if the channel on which
-   * they were published is transacted, that are not waiting acknowledgement.
+   * The number of messages in the queue, which will be zero for newly-declared queues. This is the
+   * number of messages present in the queue, and committed if the channel on which they were
+   * published is transacted, that are not waiting acknowledgement.
    */
   messageCount: number;
   /**
    * Spec: consumer-count (long): number of consumers.
    *
-   * Reports the number of active consumers for the queue. Note that consumers can suspend
-   * activity (Channel.Flow) in which case they do not appear in this count.
+   * Reports the number of active consumers for the queue. Note that consumers can suspend activity
+   * (Channel.Flow) in which case they do not appear in this count.
    */
   consumerCount: number;
 }
@@ -166,11 +164,11 @@ export function decodeQueueDeclareOk(r: Reader): QueueDeclareOk {
 export const QUEUE_BIND = 0x00320014;
 
 /**
- * queue.bind: bind queue to an exchange.
+ * queue.bind: bind queue to an exchange. Sent by the client to the server.
  *
  * This method binds a queue to an exchange. Until a queue is bound it will not receive any
- * messages. In a classic messaging model, store-and-forward queues are bound to a direct
- * exchange and subscription queues are bound to a topic exchange.
+ * messages. In a classic messaging model, store-and-forward queues are bound to a direct exchange
+ * and subscription queues are bound to a topic exchange.
  */
 export interface QueueBind {
   /**
@@ -182,35 +180,34 @@ export interface QueueBind {
   /**
    * Spec: exchange (exchange-name, shortstr): name of the exchange to bind to.
    *
-   * The exchange name is a client-selected string that identifies the exchange for publish
-   * methods.
+   * The exchange name is a client-selected string that identifies the exchange for publish methods.
    */
   exchange: string;
   /**
    * Spec: routing-key (shortstr): message routing key.
    *
    * Specifies the routing key for the binding. The routing key is used for routing messages
-   * depending on the exchange configuration. Not all exchanges use a routing key - refer to
-   * the specific exchange documentation. If the queue name is empty, the server uses the
-   * last queue declared on the channel. If the routing key is also empty, the server uses
-   * this queue name for the routing key as well. If the queue name is provided but the
-   * routing key is empty, the server does the binding with that empty routing key. The
-   * meaning of empty routing keys depends on the exchange implementation.
+   * depending on the exchange configuration. Not all exchanges use a routing key - refer to the
+   * specific exchange documentation. If the queue name is empty, the server uses the last queue
+   * declared on the channel. If the routing key is also empty, the server uses this queue name for
+   * the routing key as well. If the queue name is provided but the routing key is empty, the server
+   * does the binding with that empty routing key. The meaning of empty routing keys depends on the
+   * exchange implementation.
    */
   routingKey: string;
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
   /**
    * Spec: arguments (table): arguments for binding.
    *
-   * A set of arguments for the binding. The syntax and semantics of these arguments depends
-   * on the exchange class.
+   * A set of arguments for the binding. The syntax and semantics of these arguments depends on the
+   * exchange class.
    */
   arguments: FieldTable;
 }
@@ -250,7 +247,7 @@ export function decodeQueueBind(r: Reader): QueueBind {
 export const QUEUE_BIND_OK = 0x00320015;
 
 /**
- * queue.bind-ok: confirm bind successful.
+ * queue.bind-ok: confirm bind successful. Sent by the server to the client.
  *
  * This method confirms that the bind was successful.
  */
@@ -262,8 +259,8 @@ export function encodeQueueBindOk(w: Writer): void {
   w.u32(QUEUE_BIND_OK);
 }
 
-/** Read the arguments of queue.bind-ok; the reader is just past the method id. */
-export function decodeQueueBindOk(r: Reader): QueueBindOk {
+/** The arguments of queue.bind-ok: it has none, so there is nothing to read. */
+export function decodeQueueBindOk(): QueueBindOk {
   return {};
 }
 
@@ -271,7 +268,7 @@ export function decodeQueueBindOk(r: Reader): QueueBindOk {
 export const QUEUE_UNBIND = 0x00320032;
 
 /**
- * queue.unbind: unbind a queue from an exchange.
+ * queue.unbind: unbind a queue from an exchange. Sent by the client to the server.
  *
  * This method unbinds a queue from an exchange.
  */
@@ -326,7 +323,7 @@ export function decodeQueueUnbind(r: Reader): QueueUnbind {
 export const QUEUE_UNBIND_OK = 0x00320033;
 
 /**
- * queue.unbind-ok: confirm unbind successful.
+ * queue.unbind-ok: confirm unbind successful. Sent by the server to the client.
  *
  * This method confirms that the unbind was successful.
  */
@@ -338,8 +335,8 @@ export function encodeQueueUnbindOk(w: Writer): void {
   w.u32(QUEUE_UNBIND_OK);
 }
 
-/** Read the arguments of queue.unbind-ok; the reader is just past the method id. */
-export function decodeQueueUnbindOk(r: Reader): QueueUnbindOk {
+/** The arguments of queue.unbind-ok: it has none, so there is nothing to read. */
+export function decodeQueueUnbindOk(): QueueUnbindOk {
   return {};
 }
 
@@ -347,7 +344,7 @@ export function decodeQueueUnbindOk(r: Reader): QueueUnbindOk {
 export const QUEUE_PURGE = 0x0032001e;
 
 /**
- * queue.purge: purge a queue.
+ * queue.purge: purge a queue. Sent by the client to the server.
  *
  * This method removes all messages from a queue which are not awaiting acknowledgment.
  */
@@ -361,9 +358,9 @@ export interface QueuePurge {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }
@@ -391,7 +388,7 @@ export function decodeQueuePurge(r: Reader): QueuePurge {
 export const QUEUE_PURGE_OK = 0x0032001f;
 
 /**
- * queue.purge-ok: confirms a queue purge.
+ * queue.purge-ok: confirms a queue purge. Sent by the server to the client.
  *
  * This method confirms the purge of a queue.
  */
@@ -420,11 +417,11 @@ export function decodeQueuePurgeOk(r: Reader): QueuePurgeOk {
 export const QUEUE_DELETE = 0x00320028;
 
 /**
- * queue.delete: delete a queue.
+ * queue.delete: delete a queue. Sent by the client to the server.
  *
  * This method deletes a queue. When a queue is deleted any pending messages are sent to a
- * dead-letter queue if this is defined in the server configuration, and all consumers on
- * the queue are cancelled.
+ * dead-letter queue if this is defined in the server configuration, and all consumers on the queue
+ * are cancelled.
  */
 export interface QueueDelete {
   /**
@@ -449,9 +446,9 @@ export interface QueueDelete {
   /**
    * Spec: no-wait (no-wait, bit): do not send reply method.
    *
-   * If set, the server will not respond to the method. The client should not wait for a
-   * reply method. If the server could not complete the method it will raise a channel or
-   * connection exception.
+   * If set, the server will not respond to the method. The client should not wait for a reply
+   * method. If the server could not complete the method it will raise a channel or connection
+   * exception.
    */
   noWait: boolean;
 }
@@ -484,7 +481,7 @@ export function decodeQueueDelete(r: Reader): QueueDelete {
 export const QUEUE_DELETE_OK = 0x00320029;
 
 /**
- * queue.delete-ok: confirm deletion of a queue.
+ * queue.delete-ok: confirm deletion of a queue. Sent by the server to the client.
  *
  * This method confirms the deletion of a queue.
  */

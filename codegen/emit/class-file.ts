@@ -4,7 +4,7 @@
 
 import { StructureKind, VariableDeclarationKind, type CodeBlockWriter, type Project } from 'ts-morph';
 import type { ClassModel, FieldModel, MethodModel, PropertyModel } from '../model.js';
-import { docs, header, hex, importStatement, quote, render, type EmitOptions, type Statement } from './common.js';
+import { docs, header, hex, importStatement, lineComments, memberDocs, quote, render, type EmitOptions, type Statement } from './common.js';
 
 /** Reader method and Writer method per wire type (bits are handled apart). */
 const READ: Record<string, string> = {
@@ -50,13 +50,19 @@ function bitOctets(m: MethodModel): FieldModel[][] {
   return octets;
 }
 
+const SENT_BY: Readonly<Record<MethodModel['direction'], string>> = {
+  'client-to-server': 'Sent by the client to the server.',
+  'server-to-client': 'Sent by the server to the client.',
+  both: 'Sent by either peer.',
+};
+
 function methodInterface(m: MethodModel): Statement {
   return {
     kind: StructureKind.Interface,
     name: m.typeName,
     isExported: true,
-    docs: docs(`${m.fullName}${m.label ? `: ${m.label}` : ''}.`, m.doc),
-    properties: visible(m).map((f) => ({ name: f.name, type: f.tsType, docs: docs(fieldDoc(f)) })),
+    docs: docs(`${m.fullName}${m.label ? `: ${m.label}` : ''}. ${SENT_BY[m.direction]}`, m.doc),
+    properties: visible(m).map((f) => ({ name: f.name, type: f.tsType, docs: memberDocs(fieldDoc(f)) })),
   };
 }
 
@@ -135,8 +141,13 @@ function methodStatements(m: MethodModel): Statement[] {
       kind: StructureKind.Function,
       name: `decode${m.typeName}`,
       isExported: true,
-      docs: docs(`Read the arguments of ${m.fullName}; the reader is just past the method id.`),
-      parameters: [{ name: 'r', type: 'Reader' }],
+      docs: docs(
+        m.fields.length > 0
+          ? `Read the arguments of ${m.fullName}; the reader is just past the method id.`
+          : `The arguments of ${m.fullName}: it has none, so there is nothing to read.`,
+      ),
+      // A method without arguments takes no reader (noUnusedParameters).
+      parameters: m.fields.length > 0 ? [{ name: 'r', type: 'Reader' }] : [],
       returnType: m.typeName,
       statements: (w) => writeDecoderBody(w, m),
     },
@@ -151,23 +162,26 @@ function propertyStatements(c: ClassModel): Statement[] {
   const props = c.properties;
   const words = Math.ceil(props.length / 15);
   const typeName = `${c.typeName}Properties`;
-  const members = props.map((p) => ({ name: p.name, type: p.tsType, hasQuestionToken: true, docs: docs(propertyDoc(p)) }));
+  const members = props.map((p) => ({ name: p.name, type: p.tsType, hasQuestionToken: true, docs: memberDocs(propertyDoc(p)) }));
   const flagVar = (k: number) => `flags${k}`;
   return [
+    // The properties are declared once, on the class (declared fields give every
+    // decoded instance the same shape); the publish-side type is derived from it.
     {
-      kind: StructureKind.Interface,
+      kind: StructureKind.TypeAlias,
       name: `${typeName}Init`,
       isExported: true,
-      docs: docs(`The content properties of a ${c.specName} message, as given to publish: every one optional.`),
-      properties: members,
+      docs: docs(
+        `The content properties of a ${c.specName} message, as given to publish: every one optional. The members are those of ${typeName}, documented there.`,
+      ),
+      type: `Partial<${typeName}>`,
     },
     {
       kind: StructureKind.Class,
       name: typeName,
       isExported: true,
-      implements: [`${typeName}Init`],
       docs: docs(
-        `The content properties of a received ${c.specName} message. Absent properties are undefined (their flag bit was clear).`,
+        `The content properties of a ${c.specName} message: received (absent properties are undefined, their flag bit was clear), or given to publish as ${typeName}Init.`,
       ),
       properties: members,
     },
@@ -249,7 +263,8 @@ function imports(c: ClassModel): string[] {
   const needsFrameError =
     c.properties.length > 0 ||
     c.methods.some((m) => bitOctets(m).some((o) => o.reduce((mask, b) => mask | b.bitMask, 0) !== 0xff));
-  const names = ['type Reader', 'type Writer'];
+  const reads = c.properties.length > 0 || c.methods.some((m) => m.fields.length > 0);
+  const names = reads ? ['type Reader', 'type Writer'] : ['type Writer'];
   if (needsFrameError) names.unshift('FrameError');
   if (fields.some((f) => f.tsType === 'FieldTable')) names.push('type FieldTable');
   return names;
@@ -260,8 +275,8 @@ export function emitClassFile(project: Project, c: ClassModel, opts: EmitOptions
     (w) => {
       w.writeLine(header(opts)).blankLine();
       w.writeLine(importStatement(imports(c), opts.wireImport)).blankLine();
-      w.writeLine(`// Class ${c.specName} (${c.index})${c.label ? `: ${c.label}` : ''}.`);
-      if (c.doc) for (const line of c.doc.split('\n')) w.writeLine(line ? `// ${line}` : '//');
+      for (const line of lineComments(`Class ${c.specName} (${c.index})${c.label ? `: ${c.label}` : ''}.`)) w.writeLine(line);
+      if (c.doc) for (const line of lineComments(c.doc)) w.writeLine(line);
       w.blankLine();
     },
   ];

@@ -4,6 +4,9 @@
 
 import { IndentationText, NewLineKind, Project, QuoteKind, type JSDocStructure, type OptionalKind, type StatementStructures, type WriterFunction } from 'ts-morph';
 
+import type { ClassModel, MethodModel } from '../model.js';
+import { namespaceName } from '../naming.js';
+
 export interface EmitOptions {
   /** Module specifier generated files use for the wire primitives. */
   wireImport: string;
@@ -39,17 +42,89 @@ export function render(project: Project, fileName: string, statements: Statement
   return text.endsWith('\n') ? text : `${text}\n`;
 }
 
-/** A TSDoc block from paragraphs; empty parts are skipped. */
+/** Generated lines, comments included, are at most this wide. */
+export const LINE_WIDTH = 100;
+
+/** Words of `paragraph` in lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrap(paragraph: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of paragraph.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+/**
+ * A TSDoc block from paragraphs (empty parts are skipped), reflowed so that
+ * no line passes LINE_WIDTH at `depth` levels of two-space indentation.
+ */
+function docsAt(depth: number, parts: (string | undefined)[]): OptionalKind<JSDocStructure>[] {
+  const paragraphs = parts
+    .filter((p): p is string => !!p && p.trim().length > 0)
+    .flatMap((p) => p.split(/\n\s*\n/))
+    .map((p) => p.replace(/\s+/g, ' ').trim())
+    .filter((p) => p.length > 0);
+  if (paragraphs.length === 0) return [];
+  const indent = 2 * depth;
+  // `/** text */` on one line when it fits; else ` * ` lines (a leading newline makes ts-morph write them).
+  if (paragraphs.length === 1 && indent + '/** '.length + paragraphs[0]!.length + ' */'.length <= LINE_WIDTH) {
+    return [{ description: paragraphs[0]! }];
+  }
+  const width = LINE_WIDTH - indent - ' * '.length;
+  return [{ description: `\n${paragraphs.map((p) => wrap(p, width).join('\n')).join('\n\n')}` }];
+}
+
+/** A TSDoc block for a top-level declaration. */
 export function docs(...parts: (string | undefined)[]): OptionalKind<JSDocStructure>[] {
-  const text = parts.filter((p): p is string => !!p && p.trim().length > 0).join('\n\n');
-  return text ? [{ description: text }] : [];
+  return docsAt(0, parts);
+}
+
+/** A TSDoc block for a member of an interface or class. */
+export function memberDocs(...parts: (string | undefined)[]): OptionalKind<JSDocStructure>[] {
+  return docsAt(1, parts);
+}
+
+/** `// ` comment lines, each paragraph reflowed to LINE_WIDTH; paragraphs separated by `//`. */
+export function lineComments(text: string): string[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => wrap(p, LINE_WIDTH - '// '.length).map((l) => `// ${l}`))
+    .filter((lines) => lines.length > 0)
+    .flatMap((lines, i) => (i === 0 ? lines : ['//', ...lines]));
+}
+
+/**
+ * How generated files import a class module: as a namespace (`import * as
+ * basic from './basic.js'`, then `basic.BASIC_QOS`), since dispatch.ts and
+ * requests.ts need dozens of names from each. Returns the import and a
+ * function that qualifies a name of that module.
+ */
+export function classImport(c: ClassModel): { statement: string; ref: (name: string) => string } {
+  const ns = namespaceName(c.specName);
+  return { statement: `import * as ${ns} from ${quote(`./${c.specName}.js`)};`, ref: (name) => `${ns}.${name}` };
+}
+
+/** A name of a method's class module, qualified by that module's namespace. */
+export function methodRef(m: MethodModel, name: string): string {
+  return classImport(m.classModel).ref(name);
 }
 
 /** An import declaration, one name per line when it would be long. */
 export function importStatement(names: string[], from: string): string {
-  const oneLine = `import { ${names.join(', ')} } from ${quote(from)};`;
+  // Only types: `import type { A, B }` rather than `import { type A, type B }`.
+  const typeOnly = names.every((n) => n.startsWith('type '));
+  const keyword = typeOnly ? 'import type' : 'import';
+  const shown = typeOnly ? names.map((n) => n.slice('type '.length)) : names;
+  const oneLine = `${keyword} { ${shown.join(', ')} } from ${quote(from)};`;
   if (oneLine.length <= 100) return oneLine;
-  return `import {\n${names.map((n) => `  ${n},\n`).join('')}} from ${quote(from)};`;
+  return `${keyword} {\n${shown.map((n) => `  ${n},\n`).join('')}} from ${quote(from)};`;
 }
 
 export function hex(n: number, digits: number): string {

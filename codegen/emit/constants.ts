@@ -3,7 +3,7 @@
 
 import { StructureKind, VariableDeclarationKind, type Project } from 'ts-morph';
 import type { Model } from '../model.js';
-import { docs, header, quote, render, type EmitOptions, type Statement } from './common.js';
+import { docs, header, memberDocs, quote, render, type EmitOptions, type Statement } from './common.js';
 
 export function emitConstants(project: Project, model: Model, opts: EmitOptions): string {
   const statements: Statement[] = [(w) => w.writeLine(header(opts)).blankLine()];
@@ -24,12 +24,12 @@ export function emitConstants(project: Project, model: Model, opts: EmitOptions)
     isExported: true,
     docs: docs('What the spec says of a reply code.'),
     properties: [
-      { name: 'name', type: 'string', isReadonly: true, docs: docs("The spec's name, e.g. 'not-found'.") },
+      { name: 'name', type: 'string', isReadonly: true, docs: memberDocs("The spec's name, e.g. 'not-found'.") },
       {
         name: 'errorClass',
         type: "'soft-error' | 'hard-error' | null",
         isReadonly: true,
-        docs: docs('Soft errors close the channel, hard errors the connection; null for success.'),
+        docs: memberDocs('Soft errors close the channel, hard errors the connection; null for success.'),
       },
     ],
   });

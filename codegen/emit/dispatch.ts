@@ -4,21 +4,18 @@
 
 import { StructureKind, VariableDeclarationKind, type Project } from 'ts-morph';
 import type { Model } from '../model.js';
-import { docs, header, importStatement, quote, render, type EmitOptions, type Statement } from './common.js';
+import { classImport, docs, header, importStatement, memberDocs, methodRef, quote, render, type EmitOptions, type Statement } from './common.js';
 
 export function emitDispatch(project: Project, model: Model, opts: EmitOptions): string {
   const statements: Statement[] = [(w) => w.writeLine(header(opts)).blankLine()];
   statements.push(importStatement(['FrameError', 'type Reader'], opts.wireImport));
-  for (const c of model.classes) {
-    const names = c.methods.flatMap((m) => [m.constName, `type ${m.typeName}`, `decode${m.typeName}`]);
-    statements.push(importStatement(names, `./${c.specName}.js`));
-  }
+  for (const c of model.classes) statements.push(classImport(c).statement);
   statements.push({
     kind: StructureKind.Interface,
     name: 'MethodArgs',
     isExported: true,
     docs: docs('The arguments type of every method, by method id.'),
-    properties: model.methods.map((m) => ({ name: `[${m.constName}]`, type: m.typeName })),
+    properties: model.methods.map((m) => ({ name: `[${methodRef(m, m.constName)}]`, type: methodRef(m, m.typeName) })),
   });
   statements.push({
     kind: StructureKind.TypeAlias,
@@ -42,10 +39,16 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
     properties: [
       { name: 'classId', type: 'number', isReadonly: true },
       { name: 'methodId', type: 'number', isReadonly: true },
-      { name: 'name', type: 'string', isReadonly: true, docs: docs("e.g. 'basic.publish'") },
-      { name: 'synchronous', type: 'boolean', isReadonly: true, docs: docs('Whether the sender waits for one of `responses`.') },
+      { name: 'name', type: 'string', isReadonly: true, docs: memberDocs("e.g. 'basic.publish'") },
+      { name: 'synchronous', type: 'boolean', isReadonly: true, docs: memberDocs('Whether the sender waits for one of `responses`.') },
       { name: 'responses', type: 'readonly MethodId[]', isReadonly: true },
-      { name: 'hasContent', type: 'boolean', isReadonly: true, docs: docs('Whether a content header and body frames follow.') },
+      { name: 'hasContent', type: 'boolean', isReadonly: true, docs: memberDocs('Whether a content header and body frames follow.') },
+      {
+        name: 'direction',
+        type: "'client-to-server' | 'server-to-client' | 'both'",
+        isReadonly: true,
+        docs: memberDocs("Who sends it, from the spec's <chassis> elements (a chassis names the peer that receives it)."),
+      },
     ],
   });
   statements.push({
@@ -61,11 +64,12 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
           // The writer is already indented one level inside the declaration.
           w.write('{').newLine();
           for (const m of model.methods) {
-            const responses = `[${m.responses.map((r) => r.constName).join(', ')}]`;
-            w.writeLine(`[${m.constName}]: {`);
+            const responses = `[${m.responses.map((r) => methodRef(r, r.constName)).join(', ')}]`;
+            w.writeLine(`[${methodRef(m, m.constName)}]: {`);
             w.indent(() => {
               w.writeLine(`classId: ${m.classModel.index}, methodId: ${m.index}, name: ${quote(m.fullName)},`);
               w.writeLine(`synchronous: ${m.synchronous}, responses: ${responses}, hasContent: ${m.hasContent},`);
+              w.writeLine(`direction: ${quote(m.direction)},`);
             });
             w.writeLine('},');
           }
@@ -101,9 +105,10 @@ export function emitDispatch(project: Project, model: Model, opts: EmitOptions):
       w.writeLine('switch (id) {');
       w.indent(() => {
         for (const m of model.methods) {
-          w.writeLine(`case ${m.constName}:`);
+          w.writeLine(`case ${methodRef(m, m.constName)}:`);
           w.indent(() => {
-            w.writeLine(`m = { id: ${m.constName}, args: decode${m.typeName}(r) };`);
+            const decode = methodRef(m, `decode${m.typeName}`);
+            w.writeLine(`m = { id: ${methodRef(m, m.constName)}, args: ${decode}(${m.fields.length > 0 ? 'r' : ''}) };`);
             w.writeLine('break;');
           });
         }

@@ -4,7 +4,7 @@
 
 import { StructureKind, VariableDeclarationKind, type Project } from 'ts-morph';
 import type { Model } from '../model.js';
-import { docs, header, render, type EmitOptions, type Statement } from './common.js';
+import { classImport, docs, header, methodRef, render, type EmitOptions, type Statement } from './common.js';
 
 export function emitRequests(project: Project, model: Model, opts: EmitOptions): string {
   const requests = model.methods.filter((m) => m.synchronous && m.responses.length > 0);
@@ -12,8 +12,8 @@ export function emitRequests(project: Project, model: Model, opts: EmitOptions):
   const statements: Statement[] = [(w) => w.writeLine(header(opts)).blankLine()];
   statements.push(`import type { Writer } from '${opts.wireImport}';`);
   statements.push("import type { MethodArgs } from './dispatch.js';");
-  for (const c of classes) statements.push(`import * as ${c.specName} from './${c.specName}.js';`);
-  const ref = (m: (typeof requests)[number], name: string): string => `${m.classModel.specName}.${name}`;
+  for (const c of classes) statements.push(classImport(c).statement);
+  const ref = methodRef;
   statements.push({
     kind: StructureKind.Interface,
     name: 'MethodReplies',

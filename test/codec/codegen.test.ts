@@ -7,7 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../codegen/cli.js';
 import { SpecError } from '../../codegen/errors.js';
+import { LINE_WIDTH } from '../../codegen/emit/common.js';
 import { buildModelFrom, generate, type SpecInput } from '../../codegen/generate.js';
 import { Reader, Writer } from '../../src/wire/index.js';
 
@@ -56,6 +58,27 @@ describe('generated/ and the generator agree', () => {
     }
   });
 
+  it('output style: comments within the line width, few names per import, properties declared once', () => {
+    const files = generate({ base, extensions: [rabbit] });
+    for (const [name, text] of files) {
+      const lines = text.split('\n');
+      // The first header line names the inputs and may be longer; every other comment is reflowed.
+      for (const line of lines.slice(1)) {
+        if (/^\s*(\/\/|\/\*\*|\*)/.test(line)) expect(line.length, `${name}: ${line}`).toBeLessThanOrEqual(LINE_WIDTH);
+      }
+      // Many names from one module come in as a namespace (import * as basic from './basic.js').
+      for (const m of text.matchAll(/^import (?:type )?\{([^}]*)\}/gm)) {
+        expect(m[1]!.split(',').filter((n) => n.trim()).length, `${name}: ${m[0]}`).toBeLessThanOrEqual(5);
+      }
+      expect(text, name).not.toMatch(/decode\w+\(r: Reader\): \w+ \{\n  return \{\};/);
+    }
+    expect(files.get('dispatch.ts')).toContain("import * as basic from './basic.js';");
+    const basic = files.get('basic.ts')!;
+    expect(basic.match(/^  contentType\?: string;$/gm)).toHaveLength(1);
+    expect(basic).toContain('export type BasicPropertiesInit = Partial<BasicProperties>;');
+    expect(files.get('dispatch.ts')).toContain("direction: 'server-to-client',");
+  });
+
   it('models the RabbitMQ extensions with their ids, sync flags and responses', () => {
     const model = buildModelFrom({ base, extensions: [rabbit] });
     const m = (name: string) => model.methods.find((x) => x.fullName === name)!;
@@ -65,6 +88,13 @@ describe('generated/ and the generator agree', () => {
     expect(m('basic.nack').fields.map((f) => f.name)).toEqual(['deliveryTag', 'multiple', 'requeue']);
     expect(m('connection.blocked').receivers).toContain('client');
     expect(m('basic.ack').receivers).toContain('client');
+    // Direction from the chassis: the overlay's chassis make basic.ack and basic.cancel two-way.
+    expect(m('basic.publish').direction).toBe('client-to-server');
+    expect(m('basic.deliver').direction).toBe('server-to-client');
+    expect(m('basic.ack').direction).toBe('both');
+    expect(m('basic.cancel').direction).toBe('both');
+    expect(m('connection.update-secret').direction).toBe('client-to-server');
+    expect(m('connection.update-secret-ok').direction).toBe('server-to-client');
     // The overlay revives exchange.declare's auto-delete and internal bits in place.
     const declare = m('exchange.declare').fields.filter((f) => f.wireType === 'bit');
     expect(declare.map((f) => [f.name, f.bitMask])).toEqual([
@@ -124,7 +154,7 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     const err = specError(() =>
       generate({
         base,
-        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"/><method name="stop" index="10"/></class>')],
+        extensions: [overlay('ext/a.xml', `<class name="gizmo" index="201"><method name="go" index="10"><chassis name="server"/></method><method name="stop" index="10"><chassis name="server"/></method></class>`)],
       }),
     );
     expect(err.message).toBe('ext/a.xml: method gizmo.stop duplicates method gizmo.go (10, in ext/a.xml)');
@@ -138,8 +168,8 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
   });
 
   it('two overlays defining the same method differently name both files', () => {
-    const one = overlay('ext/1.xml', '<class name="gizmo" index="201"><method name="go" index="10"/></class>');
-    const two = overlay('ext/2.xml', '<class name="gizmo" index="201"><method name="go" index="10" synchronous="1"/></class>');
+    const one = overlay('ext/1.xml', '<class name="gizmo" index="201"><method name="go" index="10"><chassis name="server"/></method></class>');
+    const two = overlay('ext/2.xml', '<class name="gizmo" index="201"><method name="go" index="10" synchronous="1"><chassis name="server"/></method></class>');
     const err = specError(() => generate({ base, extensions: [two, one] }));
     expect(err.message).toBe('ext/2.xml: gizmo.go clashes with its definition in ext/1.xml: a different definition');
     // The same definition twice is not a clash.
@@ -169,18 +199,38 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     const err = specError(() =>
       generate({
         base,
-        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"><response name="gone"/></method></class>')],
+        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"><chassis name="server"/><response name="gone"/></method></class>')],
       }),
     );
     expect(err.message).toBe("ext/a.xml: method gizmo.go: response 'gone' is not a method of class gizmo");
   });
 
+  it('a method that does not say who receives it (no chassis), or names an unknown peer', () => {
+    const err = specError(() =>
+      generate({ base, extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"/></class>')] }),
+    );
+    expect(err.message).toBe('ext/a.xml: method gizmo.go has no <chassis name="client|server">: say which peer receives it');
+    const err2 = specError(() =>
+      generate({
+        base,
+        extensions: [overlay('ext/a.xml', '<class name="gizmo" index="201"><method name="go" index="10"><chassis name="broker"/></method></class>')],
+      }),
+    );
+    expect(err2.message).toBe("ext/a.xml: method gizmo.go: unknown chassis 'broker' (expected client or server)");
+  });
+
   it('--check lists hand-edited, missing and stale files and exits 1; passes on a faithful copy', async () => {
-    const { spawnSync } = await import('node:child_process');
     const { cpSync, unlinkSync } = await import('node:fs');
     const dir = path.join(root, '.tmp', `check-${process.pid}`);
-    const check = () =>
-      spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'codegen/main.ts'), '--check', '--out', dir], { encoding: 'utf8', cwd: root });
+    // In-process (the same code main.ts runs): no process start-up, so no timing on a busy machine.
+    const check = () => {
+      const out = { stdout: '', stderr: '' };
+      const status = runCli(['--check', '--out', dir], {
+        log: (message) => void (out.stdout += `${message}\n`),
+        error: (message) => void (out.stderr += `${message}\n`),
+      });
+      return { status, ...out };
+    };
     try {
       cpSync(path.join(root, 'generated'), dir, { recursive: true });
       const clean = check();
@@ -198,7 +248,9 @@ describe('bad spec input is a SpecError naming the file and the item', () => {
     }
   });
 
-  it('the CLI exits non-zero with the message', async () => {
+  // The one test that starts the real command (node + tsx, a few seconds on a
+  // loaded 2-core machine): it proves main.ts turns runCli's result into the exit code.
+  it('the CLI exits non-zero with the message', { timeout: 120_000 }, async () => {
     const { spawnSync } = await import('node:child_process');
     const dir = path.join(root, '.tmp', `cli-${process.pid}`);
     mkdirSync(path.join(dir, 'ext'), { recursive: true });
@@ -221,7 +273,8 @@ describe('regenerating with a new overlay', () => {
   const outDir = path.join(root, '.tmp', `regen-${process.pid}`, 'generated');
   afterAll(() => rmSync(path.dirname(outDir), { recursive: true, force: true }));
 
-  it('emits code that typechecks and round-trips a method using every wire type', async () => {
+  // A full TypeScript program check, in-process: a few seconds, more on a loaded machine.
+  it('emits code that typechecks and round-trips a method using every wire type', { timeout: 120_000 }, async () => {
     const gadget = read('test/codec/fixtures/gadget.xml');
     const wireImport = path.relative(outDir, path.join(root, 'src/wire/index.js')).split(path.sep).join('/');
     const files = generate({ base, extensions: [rabbit, gadget], wireImport });
@@ -232,6 +285,8 @@ describe('regenerating with a new overlay', () => {
     const program = ts.createProgram([path.join(outDir, 'index.ts')], {
       strict: true,
       noUncheckedIndexedAccess: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -277,6 +332,7 @@ describe('regenerating with a new overlay', () => {
       synchronous: true,
       responses: [g.GADGET_CALIBRATE_OK],
       hasContent: false,
+      direction: 'client-to-server',
     });
     // Nine bits take two octets: b9 alone in the second, which must reject stray bits.
     const bitsAt = w.pos - 1;

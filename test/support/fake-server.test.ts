@@ -5,7 +5,6 @@ import {
   FRAME_METHOD,
   PROTOCOL_HEADER,
   Reader,
-  bodyFrame,
   connectionClose,
   frame,
   heartbeatFrame,
