@@ -3,7 +3,8 @@
 // delivered (ack, nack, reject, recover). Under the public Channel
 // (channel.ts), over the recovery and core layers.
 
-import { BASIC_CANCEL, BASIC_CONSUME, BASIC_GET, BASIC_GET_OK, BASIC_RECOVER, encodeBasicRecoverAsync } from '../generated/basic.js';
+import { BASIC_CANCEL, BASIC_CONSUME, BASIC_GET, BASIC_GET_OK, BASIC_RECOVER, encodeBasicNack, encodeBasicRecoverAsync } from '../generated/basic.js';
+import type { IncomingMethod } from '../generated/dispatch.js';
 import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
 import type { CancellationCallbackOf } from './channel-core.js';
 import { RecoverableChannel } from './channel-recovery.js';
@@ -100,7 +101,11 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
   /** Get one message; rejects `EmptyQueue` when the queue is empty. */
   basicGet(queueName = '', o: GetOptions = {}): Promise<GetResult> {
     const noAck = o.noAck ?? false;
-    return this.rpc.request(BASIC_GET, { queue: queueName, noAck }, { timeout: o.timeout }).then((m) => {
+    // Given up on (timeout, abort) but answered later: give the message back.
+    const onLate = (m: IncomingMethod): void => {
+      if (m.id === BASIC_GET_OK && !noAck) this.write(encodeBasicNack, { deliveryTag: m.args.deliveryTag, multiple: false, requeue: true });
+    };
+    return this.rpc.request(BASIC_GET, { queue: queueName, noAck }, { timeout: o.timeout, signal: o.signal, onLate }).then((m) => {
       if (m === null || m.id !== BASIC_GET_OK || m.content === undefined) throw new EmptyQueue(`queue '${queueName}' is empty`);
       const a = m.args;
       const deliveryTag = a.deliveryTag + this.acks.base;
@@ -145,7 +150,7 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
   basicRecover(o: RecoverOptions = {}): Promise<void> {
     // Redelivered under new tags: the old ones need no settling.
     const args = { requeue: o.requeue ?? true };
-    return this.rpc.request(BASIC_RECOVER, args, { timeout: o.timeout, onSent: () => this.acks.reset() }).then(done);
+    return this.rpc.request(BASIC_RECOVER, args, { timeout: o.timeout, signal: o.signal, onSent: () => this.acks.reset() }).then(done);
   }
 
   basicRecoverAsync(o: { requeue?: boolean } = {}): void {

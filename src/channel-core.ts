@@ -134,8 +134,8 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   // ---------------------------------------------------------------- lifecycle
 
   /** @internal Sends channel.open; called by the protocol. */
-  open(timeout?: number): Promise<void> {
-    return this.rpc.request(CHANNEL_OPEN, {}, { timeout }).then(
+  open(timeout?: number, signal?: AbortSignal): Promise<void> {
+    return this.rpc.request(CHANNEL_OPEN, {}, { timeout, signal }).then(
       () => {
         if (this.state === 'opening') this.state = 'open';
       },

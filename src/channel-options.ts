@@ -7,6 +7,8 @@ import type { BasicProperties } from '../generated/basic.js';
 export interface Timeout {
   /** Milliseconds to wait for the reply; rejects `TimeoutError` on expiry. */
   timeout?: number;
+  /** Abort the call: it rejects with `signal.reason`; a request not yet sent is never sent. */
+  signal?: AbortSignal;
 }
 export interface NoWait {
   /** Send with no-wait set; resolve once written. */

@@ -43,6 +43,8 @@ export interface ChannelOptions {
   returnCallback?: ReturnCallback | null;
   /** Milliseconds to wait for channel.open-ok. */
   timeout?: number;
+  /** Abort the open: rejects with `signal.reason` (a late open-ok is answered with channel.close). */
+  signal?: AbortSignal;
 }
 
 
@@ -103,7 +105,7 @@ export class Channel extends ConsumingChannel<Channel> {
 
   queueUnbind(queueName: string, exchangeName: string, routingKey: string, o: QueueUnbindOptions = {}): Promise<void> {
     const args = { queue: queueName, exchange: exchangeName, routingKey, arguments: o.arguments ?? {} };
-    return this.rpc.request(QUEUE_UNBIND, args, { timeout: o.timeout }).then(() => this.conn.topology?.unbind(queueBinding(args)));
+    return this.rpc.request(QUEUE_UNBIND, args, { timeout: o.timeout, signal: o.signal }).then(() => this.conn.topology?.unbind(queueBinding(args)));
   }
 
   queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{ messageCount: number }> {
@@ -192,7 +194,7 @@ export class Channel extends ConsumingChannel<Channel> {
 
   basicQos(o: QosOptions = {}): Promise<void> {
     const args = { prefetchSize: o.prefetchSize ?? 0, prefetchCount: o.prefetchCount ?? 0, global: o.connectionGlobal ?? false };
-    return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout }).then(() => void this.qos.set(args.global, args));
+    return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout, signal: o.signal }).then(() => void this.qos.set(args.global, args));
   }
 
   /** Put the channel in confirm mode: from now on publish resolves on the broker's ack. */

@@ -32,6 +32,8 @@ export interface ConnectOptions<P extends AmqpProtocol = AmqpProtocol> extends P
   connectTimeout?: number;
   /** Reconnect and replay the topology when the link is lost (default off). */
   recovery?: boolean | RecoveryOptions;
+  /** Abort connecting: rejects with `signal.reason` and closes the socket. */
+  signal?: AbortSignal;
 }
 
 /** The socket under a protocol object (after a recovery, the new one). */
@@ -77,7 +79,7 @@ export async function connectEndpoints<P extends AmqpProtocol = AmqpProtocol>(
   const policy = recoveryPolicy(options.recovery);
   const Factory = options.protocolFactory ?? AmqpProtocol;
   // The protocol keeps its own options only: TLS keys and the like stay out of it (and out of inspection).
-  const { ssl, verifySsl, protocolFactory: _f, hosts: _h, host: _host, port: _port, recovery: _r, ...protocolOptions } = options;
+  const { ssl, verifySsl, signal, protocolFactory: _f, hosts: _h, host: _host, port: _port, recovery: _r, ...protocolOptions } = options;
   const dialOptions: DialOptions = { ssl, verifySsl, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT };
   const errors: AmqpClosedConnection[] = [];
   for (let i = 0; i < endpoints.length; i++) {
@@ -90,11 +92,11 @@ export async function connectEndpoints<P extends AmqpProtocol = AmqpProtocol>(
         (err) => protocol.abort(err),
       );
     try {
-      const socket = await open(endpoints[i]!);
+      const socket = await dial(endpoints[i]!, { ...dialOptions, signal }, (s) => protocol.attach(s, endpoints[i]), (err) => protocol.abort(err));
       if (policy !== null) protocol.enableRecovery({ policy, endpoints, current: i, dial: (e) => open(e).then(() => undefined) });
       return [new Transport(socket, protocol), protocol];
     } catch (err) {
-      if (!(err instanceof AmqpClosedConnection)) throw err;
+      if (signal?.aborted || !(err instanceof AmqpClosedConnection)) throw err;
       if (protocol.state !== 'closed') protocol.abort(err);
       errors.push(err);
     }

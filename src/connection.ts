@@ -52,13 +52,14 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
    * left. While the connection is recovering, waits for it.
    */
   channel(o: ChannelOptions = {}): Promise<Channel> {
+    if (o.signal?.aborted) return Promise.reject(o.signal.reason);
     if (this.state === 'recovering' && this.outage !== null) return this.outage.promise.then(() => this.channel(o));
     if (this.state !== 'open') return Promise.reject(this.goneError());
     const id = this.channels.allocate();
     if (id === 0) return Promise.reject(new NoChannelAvailable(`all ${this.channels.limit} channel ids are in use`));
     const ch = Channel.create(this, id, o);
     this.channels.add(ch);
-    return ch.open(o.timeout).then(() => ch);
+    return ch.open(o.timeout, o.signal).then(() => ch);
   }
 
   /**

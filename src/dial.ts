@@ -15,6 +15,8 @@ export interface DialOptions {
   verifySsl?: boolean | undefined;
   /** Milliseconds for TCP + TLS + handshake together. */
   timeout: number;
+  /** Abort the attempt: the socket is destroyed and the dial rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
 }
 
 export type Socketish = net.Socket | tls.TLSSocket;
@@ -46,19 +48,26 @@ export async function dial(
   abort: (err: AmqpClosedConnection) => void,
 ): Promise<Socketish> {
   const where = `${endpoint.host}:${endpoint.port}`;
+  if (o.signal?.aborted) throw o.signal.reason;
   const socket = openSocket(o, endpoint.host, endpoint.port);
   socket.setNoDelay(true);
   let timer: NodeJS.Timeout | null = null;
+  let onAbort: (() => void) | null = null;
   const expired = new Promise<never>((_, reject) => {
+    const giveUp = (err: AmqpClosedConnection, reason: unknown): void => {
+      abort(err);
+      socket.destroy();
+      reject(reason);
+    };
     timer = setTimeout(() => {
       const err = new AmqpClosedConnection({
         replyText: `could not connect to ${where} within ${o.timeout} ms`,
         cause: new TimeoutError(`connect timeout of ${o.timeout} ms`),
       });
-      abort(err);
-      socket.destroy();
-      reject(err);
+      giveUp(err, err);
     }, o.timeout);
+    onAbort = () => giveUp(new AmqpClosedConnection({ replyText: `connect to ${where} aborted`, cause: o.signal!.reason }), o.signal!.reason);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
   });
   expired.catch(() => undefined);
   try {
@@ -86,5 +95,6 @@ export async function dial(
     throw err;
   } finally {
     if (timer !== null) clearTimeout(timer);
+    if (onAbort !== null) o.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -35,6 +35,10 @@ export interface RequestOptions {
   noWait?: boolean | undefined;
   /** Runs right after the request is written, before any other frame (e.g. to start counting confirms). */
   onSent?: (() => void) | undefined;
+  /** Rejects the call with `signal.reason`; one not yet written is never written. */
+  signal?: AbortSignal | undefined;
+  /** A reply that arrives after the call gave up (timeout, abort): undo what it did at the broker. */
+  onLate?: ((m: IncomingMethod, content: Content | null) => void) | undefined;
 }
 
 /** What the queue needs of its channel. */
@@ -54,6 +58,9 @@ interface PendingCall {
   readonly expects: readonly MethodId[];
   readonly args: unknown;
   readonly onSent: (() => void) | undefined;
+  readonly onLate: ((m: IncomingMethod, content: Content | null) => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
   settle(m: IncomingMethod | null, content: Content | null): void;
   fail(err: Error): void;
   /** Timed out or failed: a reply that still comes is dropped. */
@@ -100,6 +107,10 @@ export class RpcQueue {
 
   private enqueue<K extends RequestId>(id: K, args: MethodArgs[K], o: RequestOptions, urgent: boolean): Promise<Reply<K> | null> {
     return new Promise<Reply<K> | null>((resolve, reject) => {
+      if (o.signal?.aborted) {
+        reject(o.signal.reason);
+        return;
+      }
       if (!urgent && !this.host.accepts(id)) {
         reject(this.host.closedError());
         return;
@@ -110,6 +121,9 @@ export class RpcQueue {
         expects: noWait ? NO_REPLY : METHOD_INFO[id].responses,
         args,
         onSent: o.onSent,
+        onLate: o.onLate,
+        signal: o.signal,
+        onAbort: () => this.giveUp(call, o.signal!.reason),
         settle: noWait
           ? () => resolve(this.host.whenWritten().then(() => null))
           : (m, content) => resolve((content === null ? m : { ...m, content }) as Reply<K>),
@@ -126,6 +140,7 @@ export class RpcQueue {
       } else this.calls.push(call);
       const timeout = noWait ? undefined : o.timeout;
       if (timeout !== undefined) call.timer = setTimeout(() => this.expire(call, timeout), timeout);
+      o.signal?.addEventListener('abort', call.onAbort, { once: true });
       if (this.calls[0] === call) this.sendHead();
     });
   }
@@ -142,6 +157,7 @@ export class RpcQueue {
     this.clear(call);
     this.sendHead();
     if (!call.abandoned) call.settle(m, content);
+    else call.onLate?.(m, content);
     return true;
   }
 
@@ -196,13 +212,19 @@ export class RpcQueue {
 
   private expire(call: PendingCall, timeout: number): void {
     call.timer = null;
+    this.giveUp(call, new TimeoutError(`${METHOD_INFO[call.id].name}: no reply within ${timeout} ms`));
+  }
+
+  /** Timeout or abort: an unsent call is dropped (never sent); a sent one stays at the head for its late reply. */
+  private giveUp(call: PendingCall, err: unknown): void {
     if (call.abandoned) return;
     call.abandoned = true;
     if (!call.sent) {
       const i = this.calls.indexOf(call);
       if (i >= 0) this.calls.splice(i, 1);
     }
-    call.fail(new TimeoutError(`${METHOD_INFO[call.id].name}: no reply within ${timeout} ms`));
+    this.clear(call);
+    call.fail(err instanceof Error ? err : (err as Error));
   }
 
   private abandon(call: PendingCall, err: Error): void {
@@ -215,5 +237,6 @@ export class RpcQueue {
   private clear(call: PendingCall): void {
     if (call.timer !== null) clearTimeout(call.timer);
     call.timer = null;
+    call.signal?.removeEventListener('abort', call.onAbort);
   }
 }
