@@ -43,7 +43,7 @@ export function parseCommandLine(cmd: string, argv: string[], options: Record<st
     const e = err as { code?: string; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
       // parseArgs' messages can run over several lines (hints); the first says what is wrong.
-      const first = (e.message ?? '').split('\n')[0]!.replace(/\. To specify an option argument.*$/, '');
+      const first = (e.message ?? '').split('\n')[0]!.replace(/\. .*$/, '');
       throw new UsageError(first, cmd);
     }
     throw err;

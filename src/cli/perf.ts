@@ -96,6 +96,7 @@ export const perf: Command = {
       const q = await setUpQueue(admin, inv);
       if (q.owned) owned = q.queue;
       const plan: PerfPlan = { ...base, queue: q.queue, prefetch };
+      note(io, `perf: queue '${q.queue}'${q.owned ? ' (temporary)' : ''}, ${producers} producers, ${consumers} consumers, ${plan.size} B messages`);
       const consumerChannels = await openChannels(consumers, inv.url, sessions);
       const producerChannels = await openChannels(producers, inv.url, sessions);
       const started = performance.now();
