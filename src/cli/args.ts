@@ -3,7 +3,7 @@
 // `k=v` pairs for `--arg` and `--header`.
 
 import { parseArgs } from 'node:util';
-import { UsageError, type OptionSpec } from './command.js';
+import { UsageError, type OptionSpec } from './usage.js';
 
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {

@@ -4,16 +4,9 @@
 // command throws is a broker or connection error (exit status 1).
 
 import type { Flags } from './args.js';
+import type { OptionSpec } from './usage.js';
 
-/** One option of a command, as parseArgs takes it, plus its help text. */
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  multiple?: boolean;
-  /** Placeholder shown in the help, e.g. 'N' in `--count N`. */
-  arg?: string;
-  help: string;
-}
+export { UsageError, type OptionSpec } from './usage.js';
 
 /** Where a command writes and reads; tests and main() pass the process streams. */
 export interface Io {
@@ -45,19 +38,6 @@ export interface Command {
   maxArgs: number;
   /** Runs the command; resolves with the exit status. */
   run(inv: Invocation): Promise<number>;
-}
-
-/** A mistake on the command line: reported in one line, exit status 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command?: string,
-  ) {
-    super(message);
-  }
-  override get name(): string {
-    return 'UsageError';
-  }
 }
 
 /** Exit statuses of the tool. */
