@@ -18,6 +18,7 @@ async function body(inv: Invocation): Promise<Buffer> {
   if (file !== undefined && arg !== undefined) throw new UsageError('give the body as an argument or with --file, not both', 'publish');
   if (arg !== undefined) return Buffer.from(arg, 'utf8');
   if (file !== undefined) return readBodyFile(file === '-' ? '/dev/stdin' : file, 'publish');
+  if (inv.io.stdin.isTTY === true) note(inv.io, 'reading the body from stdin (end it with Ctrl-D)');
   return readAll(inv.io.stdin);
 }
 
