@@ -116,9 +116,10 @@ export class PerfReport {
   /** The run's totals; rates are over `durationS`, the time spent sending. */
   summary(durationS: number): Summary {
     const c = this.c;
-    const per = (n: number): number => (durationS > 0 ? Math.round(n / durationS) : 0);
+    const d = round(durationS, 3); // rates from the duration as printed, so that they can be checked
+    const per = (n: number): number => (d > 0 ? Math.round(n / d) : 0);
     return {
-      durationS: round(durationS, 3),
+      durationS: d,
       sent: c.sent,
       confirmed: c.confirmed,
       received: c.received,
