@@ -90,11 +90,11 @@ describe('amqp091 perf', () => {
           });
         },
       });
+      const q = queueOf(r.stderr);
+      queues.push(q); // deleted after the tests even if perf did not get to it
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/^summary: [\d.]+ s\n {2}sent {6}\d+ messages, \d+ msg\/s\n {2}confirmed \d+ messages/m);
-      const q = queueOf(r.stderr);
       expect(q).toMatch(/^amqp091-perf-[0-9a-f]{12}$/);
-      queues.push(q);
       expect(await gone(q)).toBe(true);
     },
     CLI_TIMEOUT,
