@@ -31,7 +31,8 @@ async function setUpQueue(admin: Session, inv: Invocation): Promise<{ queue: str
   }
   // RabbitMQ does not name quorum queues itself: pick a unique name.
   const name = quorum ? `amqp091-perf-${randomBytes(6).toString('hex')}` : '';
-  const r = await admin.race((await admin.channel()).queueDeclare(name, { durable: quorum, arguments: args }));
+  // A classic one is auto-delete too, so that a killed run leaves nothing behind once its consumers are gone.
+  const r = await admin.race((await admin.channel()).queueDeclare(name, { durable: quorum, autoDelete: !quorum, arguments: args }));
   return { queue: r.queue, owned: true };
 }
 
