@@ -12,16 +12,21 @@ import { HARD_ERRORS, SOFT_ERRORS } from '../generated/constants.js';
 export interface CloseDetails {
   /** Reply code; 0 when the close did not come from a close method. */
   code?: number;
+  /** The reply text, e.g. "NOT_FOUND - no queue 'q' in vhost '/'". */
   replyText?: string;
+  /** Class id of the method that caused the close (0 when none). */
   classId?: number;
+  /** Method id of the method that caused the close (0 when none). */
   methodId?: number;
   /** The spec name of the method that caused the close, e.g. 'queue.declare'. */
   methodName?: string;
+  /** The underlying error, e.g. the socket or TLS error. */
   cause?: unknown;
 }
 
 /** Base class of every error this library raises (aioamqp's AioamqpException). */
 export class AmqpError extends Error {
+  /** The class name, e.g. 'ChannelClosed'. */
   override get name(): string {
     return this.constructor.name;
   }
@@ -75,10 +80,15 @@ function isRetriable(code: number): boolean {
  * or 530), by the socket, by missed heartbeats, or by the user.
  */
 export class AmqpClosedConnection extends AmqpError implements Closed {
+  /** The reply code, e.g. 320 or 530; 0 when the close did not come from a close method (e.g. a dropped socket). */
   declare readonly code: number;
+  /** The reply text (or what ended the connection, when `code` is 0). */
   declare readonly replyText: string;
+  /** Class id of the method that caused the close (0 when none). */
   declare readonly classId: number;
+  /** Method id of the method that caused the close (0 when none). */
   declare readonly methodId: number;
+  /** Whether retrying (after reconnecting) may succeed: a lost link, a forced close (320). */
   declare readonly retriable: boolean;
   /** On the initial connect's rejection with several hosts: every host's error in order, this one last. */
   declare errors?: readonly AmqpClosedConnection[];
@@ -112,10 +122,15 @@ export class SynchronizationError extends AmqpClosedConnection {
 
 /** The channel was closed: by the broker (a soft error such as 404 or 406), by the user, or by its connection. */
 export class ChannelClosed extends AmqpError implements Closed {
+  /** The reply code, e.g. 404 or 406; 0 when the channel was not closed by the broker. */
   declare readonly code: number;
+  /** The reply text. */
   declare readonly replyText: string;
+  /** Class id of the method that caused the close (0 when none). */
   declare readonly classId: number;
+  /** Method id of the method that caused the close (0 when none). */
   declare readonly methodId: number;
+  /** Whether retrying (after reconnecting) may succeed: a lost link, a forced close (320). */
   declare readonly retriable: boolean;
 
   constructor(details: CloseDetails = {}) {
@@ -135,14 +150,20 @@ export class DuplicateConsumerTag extends AmqpError {}
 
 /** The broker cancelled a consumer (e.g. its queue was deleted). */
 export class ConsumerCancelled extends AmqpError {
-  constructor(readonly consumerTag: string) {
+  constructor(
+    /** The tag of the cancelled consumer. */
+    readonly consumerTag: string,
+  ) {
     super(`consumer ${consumerTag} was cancelled by the broker`);
   }
 }
 
 /** The broker nacked a message published in confirm mode. */
 export class PublishFailed extends AmqpError {
-  constructor(readonly deliveryTag: number) {
+  constructor(
+    /** The message's own delivery tag (also when the broker nacked with `multiple`). */
+    readonly deliveryTag: number,
+  ) {
     super(`the broker nacked published message ${deliveryTag}`);
   }
 }

@@ -11,11 +11,17 @@ import { AmqpError } from './errors.js';
  */
 export class MessageReturned extends AmqpError {
   constructor(
+    /** Why it was returned, e.g. 312 (NO_ROUTE). */
     readonly replyCode: number,
+    /** The broker's text for `replyCode`. */
     readonly replyText: string,
+    /** The exchange the message was published to. */
     readonly exchangeName: string,
+    /** The routing key it was published with. */
     readonly routingKey: string,
+    /** The returned message's body. */
     readonly body: Buffer,
+    /** The returned message's properties. */
     readonly properties: BasicProperties,
   ) {
     super(`message returned by the broker: ${replyCode} ${replyText} (exchange '${exchangeName}', routing key '${routingKey}')`);

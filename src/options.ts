@@ -3,6 +3,7 @@
 
 import type { FieldTable } from './wire/index.js';
 
+/** The SASL mechanism used to log in. */
 export type LoginMethod = 'PLAIN' | 'AMQPLAIN' | 'EXTERNAL';
 export const LOGIN_METHODS: readonly LoginMethod[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
 
@@ -11,11 +12,17 @@ export type ErrorCallback = (err: Error) => void | Promise<void>;
 
 /** Options of the protocol object itself (everything but where to connect). */
 export interface ProtocolOptions {
+  /** User name (default 'guest'). */
   login?: string;
+  /** Password (default 'guest'); never shown by inspection, JSON or error messages. */
   password?: string;
+  /** Virtual host (default '/'). */
   virtualhost?: string;
+  /** SASL mechanism (default 'PLAIN'). */
   loginMethod?: LoginMethod;
+  /** The `insist` bit of connection.open (default false). */
   insist?: boolean;
+  /** Called for every connection-level error after the connection is up; never throws into the caller. */
   onError?: ErrorCallback;
   /** Merged over the defaults (product, version, platform, capabilities). */
   clientProperties?: FieldTable;
@@ -33,6 +40,7 @@ export interface ProtocolOptions {
   maxHeldBytes?: number;
 }
 
+/** Options of `AmqpProtocol.close()`. */
 export interface CloseOptions {
   /** Send connection.close and end at once, without waiting for close-ok. */
   noWait?: boolean;

@@ -1,9 +1,18 @@
 // JS-side types of field-table values (API.md "Field tables").
 
-/** An AMQP decimal: `value` × 10^-`scale`. */
+/**
+ * An AMQP decimal: `value` × 10^-`scale`.
+ *
+ * @example
+ * ```ts
+ * const price = new Decimal(2, 1999); // 19.99
+ * ```
+ */
 export class Decimal {
   constructor(
+    /** Number of decimal places, 0-255. */
     readonly scale: number,
+    /** The unscaled value, a signed 32-bit integer. */
     readonly value: number,
   ) {
     if (!Number.isInteger(scale) || scale < 0 || scale > 255) {
@@ -36,11 +45,14 @@ export type WireTypeName =
 /** A value with its wire type forced; made by `typed()`. */
 export class TypedValue {
   constructor(
+    /** The wire type to encode `value` as. */
     readonly type: WireTypeName,
+    /** The value itself. */
     readonly value: FieldValue,
   ) {}
 }
 
+/** A value in a field table (headers, `arguments`): see API.md "Field tables" for the wire type of each. */
 export type FieldValue =
   | boolean
   | number
@@ -55,6 +67,7 @@ export type FieldValue =
   | FieldValue[]
   | FieldTable;
 
+/** An AMQP field table (message headers, `arguments`): string keys to field values. */
 export interface FieldTable {
   [key: string]: FieldValue;
 }
