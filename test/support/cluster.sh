@@ -116,19 +116,6 @@ beam_pid() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Is the rabbit application running on node $1? (false when the VM is down)
-app_running() {
-  beam_pid "$1" >/dev/null || return 1
-  [[ "$(CTL_TIMEOUT=30 ctl "$1" eval 'rabbit:is_running().' 2>/dev/null)" == true ]]
-}
-
-# Running cluster members as seen by node $1, e.g. "c1 c2 c3".
-running_members() {
-  CTL_TIMEOUT=30 ctl "$1" eval \
-    'io:format("~s~n", [string:join([hd(string:split(atom_to_list(N), "@")) || N <- lists:sort(rabbit_nodes:all_running())], " ")]).' \
-    2>/dev/null | head -n 1
-}
-
 # All cluster members (running or not) as seen by node $1.
 all_members() {
   CTL_TIMEOUT=30 ctl "$1" eval \
@@ -222,7 +209,7 @@ join() { # join node $1 to c1 (CLUSTER.md: stop_app, join_cluster, start_app)
   ctl "$n" start_app >/dev/null || die "start_app on $(name "$n") failed; $(log_hint "$n")"
 }
 
-healthy() { [[ "$(running_members 1)" == "c1 c2 c3" ]]; }
+healthy() { [[ "$(node_state 1)" == "running c1 c2 c3" ]]; }
 
 cmd_up() {
   local n started=0 pids=() failed=0
@@ -282,28 +269,38 @@ cmd_down() {
   say "down"
 }
 
+# "running c1 c2 c3" (the app runs; the running members it sees), "stopped"
+# (VM up, app stopped) or "down" for node $1, in one rabbitmqctl call.
+node_state() {
+  local out
+  beam_pid "$1" >/dev/null || { echo down; return; }
+  out="$(CTL_TIMEOUT=30 ctl "$1" eval '
+    case rabbit:is_running() of
+      true -> io:format("running ~s~n", [string:join([hd(string:split(atom_to_list(N), "@")) || N <- lists:sort(rabbit_nodes:all_running())], " ")]);
+      false -> io:format("stopped~n")
+    end.' 2>/dev/null | head -n 1)"
+  echo "${out:-unreachable}"
+}
+
 cmd_status() {
-  local n pid state members ok=0
+  local n pid state healthy=1 states=()
   for n in "${NODES[@]}"; do
-    if pid="$(beam_pid "$n")"; then
-      if app_running "$n"; then
-        state=running
-        members="$(running_members "$n")"
-      else
-        state="app stopped"
-        members=""
-        ok=1
-      fi
-    else
-      pid="-"
-      state="not running"
-      members=""
-      ok=1
-    fi
-    printf '%s  127.0.0.1:%s  pid %s  %s%s\n' "$(name "$n")" "$(amqp_port "$n")" "$pid" "$state" \
-      "${members:+  running members: $members}"
+    (node_state "$n" >"$DIR/.state.$n") &
   done
-  [[ $ok == 0 && "$(running_members 1)" == "c1 c2 c3" ]] && echo "cluster: healthy" && return 0
+  wait
+  for n in "${NODES[@]}"; do
+    state="$(cat "$DIR/.state.$n" 2>/dev/null)"
+    rm -f "$DIR/.state.$n"
+    pid="$(beam_pid "$n")" || pid="-"
+    case "$state" in
+      "running c1 c2 c3") printf '%s  127.0.0.1:%s  pid %s  running  running members: c1 c2 c3\n' "$(name "$n")" "$(amqp_port "$n")" "$pid" ;;
+      running*) healthy=0; printf '%s  127.0.0.1:%s  pid %s  running  running members: %s\n' "$(name "$n")" "$(amqp_port "$n")" "$pid" "${state#running }" ;;
+      stopped) healthy=0; printf '%s  127.0.0.1:%s  pid %s  app stopped\n' "$(name "$n")" "$(amqp_port "$n")" "$pid" ;;
+      down) healthy=0; printf '%s  127.0.0.1:%s  not running\n' "$(name "$n")" "$(amqp_port "$n")" ;;
+      *) healthy=0; printf '%s  127.0.0.1:%s  pid %s  not answering\n' "$(name "$n")" "$(amqp_port "$n")" "$pid" ;;
+    esac
+  done
+  if ((healthy)); then echo "cluster: healthy"; return 0; fi
   echo "cluster: not healthy"
   return 1
 }
@@ -346,7 +343,7 @@ cmd_close_connections() {
   reason="${reason//\"/\\\"}"
   if [[ "$target" == all ]]; then
     list='rabbit_networking:connections()'
-    for n in "${NODES[@]}"; do app_running "$n" && break; n=""; done
+    for n in "${NODES[@]}"; do [[ "$(node_state "$n")" == running* ]] && break; n=""; done
     [[ -n "$n" ]] || die "no node is running"
   else
     check_n "$target"
