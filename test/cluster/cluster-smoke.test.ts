@@ -1,7 +1,8 @@
 // The three-node cluster is real and usable: the library talks to every node,
 // a quorum queue declared on one node is published to with confirms through
 // another and consumed through a third, keeps its confirmed messages when its
-// leader leaves (stop_app), and close_connections reaches every node.
+// leader leaves (stop_app) or is killed (kill -9, then started again), and
+// close_connections reaches every node.
 // Run with `npm run test:cluster` (which brings the cluster up and down).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
@@ -13,6 +14,8 @@ import {
   clusterCtl,
   clusterStatus,
   closeConnections,
+  killNode,
+  startNode,
   connections,
   startApp,
   stopApp,
@@ -173,6 +176,41 @@ describe('three-node cluster', () => {
       // Back to three running members, and the node that left serves the queue again.
       const back = await openOn(leader);
       expect((await back.channel.queueDeclare(queue, { passive: true })).messageCount).toBe(0);
+    } finally {
+      const cleanup = await openOn(1);
+      await cleanup.channel.queueDelete(queue).catch(() => undefined);
+    }
+  });
+
+  it('a node killed with kill -9 is restarted and rejoins; the quorum queue keeps its confirmed messages meanwhile', async () => {
+    const setup = await openOn(1);
+    const queue = uniqueName('cluster-kill');
+    await setup.channel.queueDeclare(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    try {
+      await publishConfirmed(setup.channel, queue, 'k', 100);
+      const victim = await leaderOf(queue, 1);
+      const other = CLUSTER_NODES.find((n) => n !== victim)!;
+      const onVictim = await openOn(victim);
+      await killNode(victim);
+      try {
+        // The socket to the killed node ends without a close handshake.
+        await onVictim.protocol.waitClosed(30_000);
+        const s = await openOn(other);
+        let count = -1;
+        const until = Date.now() + 30_000;
+        while (Date.now() < until) {
+          count = (await s.channel.queueDeclare(queue, { passive: true })).messageCount;
+          if (count === 100) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(count).toBe(100);
+      } finally {
+        await closeAll();
+        await startNode(victim);
+      }
+      expect((await clusterStatus()).healthy).toBe(true);
+      const back = await openOn(victim);
+      expect((await back.channel.queueDeclare(queue, { passive: true })).messageCount).toBe(100);
     } finally {
       const cleanup = await openOn(1);
       await cleanup.channel.queueDelete(queue).catch(() => undefined);
