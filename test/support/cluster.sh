@@ -89,7 +89,7 @@ ctl() {
   shift
   (
     node_env "$n"
-    exec timeout --kill-after=10s "${CTL_TIMEOUT:-120}s" "$BIN/rabbitmqctl" -q -n "$(name "$n")" "$@"
+    exec timeout --kill-after=10s "${CTL_TIMEOUT:-120}s" "$BIN/rabbitmqctl" -q -n "$(name "$n")" "$@" 9>&-
   )
 }
 
