@@ -100,8 +100,11 @@ our_pids() {
   ((${#nodes[@]})) || nodes=("${NODES[@]}")
   for n in "${nodes[@]}"; do pats+=(-e "$MARK:c$n"); done
   for f in $(grep -lzxF "${pats[@]}" /proc/[0-9]*/environ 2>/dev/null); do
-    f="${f#/proc/}"
-    echo "${f%/environ}"
+    f="${f%/environ}"
+    # An epmd that our first node had to start serves every Erlang node on the
+    # machine (the 5672 broker too): it stays.
+    [[ "$(cat "$f/comm" 2>/dev/null)" == epmd ]] && continue
+    echo "${f#/proc/}"
   done
 }
 
