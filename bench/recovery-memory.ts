@@ -24,7 +24,7 @@ const [t, p] = await connect({ host: '127.0.0.1', port: proxy.port, recovery: { 
 const ch = await p.channel();
 await ch.confirmSelect();
 await ch.exchangeDeclare('amqp091-bench-recovery', 'fanout', { autoDelete: false });
-const { queue } = await ch.queueDeclare('', { exclusive: true });
+const { queue } = await ch.queueDeclare(process.env.QUEUE ?? '', { exclusive: true });
 await ch.queueBind(queue, 'amqp091-bench-recovery', '');
 let received = 0;
 await ch.basicConsume((c, _b, env: Envelope) => {
