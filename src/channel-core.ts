@@ -226,19 +226,24 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
     this.content.reset();
     const w = this.closeWaiter;
     this.closeWaiter = null;
-    if (w !== null) {
-      if (w.timer !== null) clearTimeout(w.timer);
-      w.resolve();
-    }
+    if (w !== null && w.timer !== null) clearTimeout(w.timer);
     this.releaseIfDone();
-    this.ended(reason);
+    this.ended(reason, w?.resolve);
   }
 
-  /** Tell the user, once: `closed` resolves and 'close' is emitted, with null when the user asked for the end. */
-  private ended(reason: Error): void {
+  /**
+   * Tell the user, once: `closed` resolves and 'close' is emitted (null
+   * when the user asked for the end), then a pending close() resolves. On
+   * the next turn of the event loop, so that the rejections of the calls
+   * that waited have reached the user's own promises and handlers first.
+   */
+  private ended(reason: Error, then?: () => void): void {
     const err = this.closeAsked || this.conn.closeRequested ? null : reason;
-    this.markClosed(err);
-    emitEach(this, (e) => this.conn.report(e), 'close', err);
+    setImmediate(() => {
+      this.markClosed(err);
+      emitEach(this, (e) => this.conn.report(e), 'close', err);
+      then?.();
+    });
   }
 
   private releaseIfDone(): void {

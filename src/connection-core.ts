@@ -365,7 +365,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     const closing = this.closing;
     if (closing !== null) {
       if (closing.timer !== null) clearTimeout(closing.timer);
-      closing.resolve();
+      // After the channels' 'close' events (each on the next turn, queued just above).
+      setImmediate(closing.resolve);
     }
     this.markEnded();
     if (report && wasUp && !this.userClosed) {
