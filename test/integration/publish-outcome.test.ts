@@ -6,7 +6,7 @@
 // bodies included. Also waitForConfirms. Against the real broker.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, MessageReturned, PublishFailed, type Channel } from '../../src/index.js';
-import { openSession, rejectionOf, uniqueName, type Session } from './helpers.js';
+import { liveHandles, openSession, rejectionOf, sleep, uniqueName, type Session } from './helpers.js';
 
 let s: Session | undefined;
 afterEach(async () => {
@@ -138,6 +138,20 @@ describe('waitForConfirms', () => {
     expect(outcomes[3]).toBeInstanceOf(PublishFailed);
     // Later calls consider only what was unsettled when they were made.
     await expect(ch.waitForConfirms()).resolves.toBeUndefined();
+  });
+
+  it('leaves no timer or listener behind', async () => {
+    const ch = await confirmChannel([]);
+    const { queue } = await ch.queueDeclare('', { exclusive: true });
+    await sleep(10);
+    const before = liveHandles().timers;
+    for (let i = 0; i < 50; i++) {
+      void ch.publish('x', '', queue, undefined, { mandatory: true });
+      await ch.waitForConfirms({ timeout: 10_000 });
+    }
+    await sleep(10);
+    expect(liveHandles().timers).toBeLessThanOrEqual(before);
+    expect(ch.eventNames()).toEqual([]);
   });
 
   it('TypeError on a channel not in confirm mode', async () => {
