@@ -28,9 +28,11 @@ import {
 import { BASIC_GET_OK } from '../generated/basic.js';
 import { METHOD_INFO, methodName, type IncomingMethod } from '../generated/dispatch.js';
 import type { RequestId } from '../generated/requests.js';
+import { EventEmitter } from 'node:events';
 import { AmqpClosedConnection, ChannelClosed, FrameError, SynchronizationError } from './errors.js';
 import { MessageReturned } from './message-returned.js';
 import { DeliveryAcks } from './acks.js';
+import { emitEach, type ChannelEvents } from './channel-events.js';
 import type { ChannelHost } from './channel-host.js';
 import type { ConfirmTracker } from './confirms.js';
 import { ConsumerRegistry } from './consumers.js';
@@ -38,6 +40,7 @@ import { ContentAssembler, type ContentTarget } from './framing/content.js';
 import { ReturnEnvelope, type Envelope } from './framing/envelope.js';
 import type { MethodEncoder } from './framing/frame-writer.js';
 import type { InboundChannel } from './framing/inbound.js';
+import { settleReturned } from './publish-outcome.js';
 import { RpcQueue, type RpcHost } from './rpc.js';
 
 export type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
@@ -49,12 +52,17 @@ export type ReturnCallbackOf<Ch> = (channel: Ch, body: Buffer, envelope: ReturnE
 export type CancellationCallbackOf<Ch> = (channel: Ch, consumerTag: string) => void | Promise<void>;
 
 /** `Self` is the public channel class, which consumer and return callbacks receive. */
-export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget, RpcHost {
+export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> implements InboundChannel, ContentTarget, RpcHost {
   state: ChannelState = 'opening';
   /** Called with messages the broker returns (mandatory/immediate); without one they go to onError. */
   returnCallback: ReturnCallbackOf<Self> | null = null;
-  /** Whether the broker lets this channel receive deliveries (channel.flow). */
+  /** Whether the broker lets this channel publish (channel.flow from the broker): while false, publishes wait. */
   flowActive = true;
+  /** Resolves (never rejects) when the channel ends, with what 'close' gives: the error, or null when the user closed it. */
+  readonly closed: Promise<Error | null>;
+  private markClosed!: (err: Error | null) => void;
+  /** The user called close() on this channel. */
+  private closeAsked = false;
 
   /** @internal Assembles this channel's incoming messages (driven by the inbound router). */
   readonly content: ContentAssembler;
@@ -75,6 +83,8 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     protected readonly conn: ChannelHost,
     readonly channelId: number,
   ) {
+    super();
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.content = new ContentAssembler(channelId, this);
     this.acks = new DeliveryAcks(channelId, conn.fw, conn.ackFrames);
   }
@@ -144,6 +154,7 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
           // The broker may still open it: close it when open-ok comes late.
           this.state = 'closed';
           this.closeReason = new ChannelClosed({ replyText: 'channel.open failed', cause: err });
+          this.ended(this.closeReason);
           if (this.conn.state === 'open') {
             this.awaitingCloseOk = true;
             try {
@@ -164,6 +175,7 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
    */
   protected startClose(replyCode: number, replyText: string, timeout: number): Promise<void> {
     if (this.closeWaiter !== null) return this.closeWaiter.promise;
+    if (this.state !== 'closed') this.closeAsked = true;
     if (this.state === 'open' && this.conn.state === 'recovering' && !this.conn.linkUp) {
       // Nothing to tell a broker that lost the channel with the link: it is closed here, and not replayed.
       this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
@@ -207,17 +219,31 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     if (reason instanceof ChannelClosed) this.closeReason = reason;
     else this.closeReason ??= new ChannelClosed({ replyText: 'connection closed', cause: reason });
     this.rpc.failAll(reason);
+    this.conn.failHeld(this, reason);
     this.confirms?.failAll(reason);
     this.consumers.closeAll();
     this.acks.reset();
     this.content.reset();
     const w = this.closeWaiter;
     this.closeWaiter = null;
-    if (w !== null) {
-      if (w.timer !== null) clearTimeout(w.timer);
-      w.resolve();
-    }
+    if (w !== null && w.timer !== null) clearTimeout(w.timer);
     this.releaseIfDone();
+    this.ended(reason, w?.resolve);
+  }
+
+  /**
+   * Tell the user, once: `closed` resolves and 'close' is emitted (null
+   * when the user asked for the end), then a pending close() resolves. On
+   * the next turn of the event loop, so that the rejections of the calls
+   * that waited have reached the user's own promises and handlers first.
+   */
+  private ended(reason: Error, then?: () => void): void {
+    const err = this.closeAsked || this.conn.closeRequested ? null : reason;
+    setImmediate(() => {
+      this.markClosed(err);
+      emitEach(this, (e) => this.conn.report(e), 'close', err);
+      then?.();
+    });
   }
 
   private releaseIfDone(): void {
@@ -266,8 +292,11 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
         }
         break;
       case CHANNEL_FLOW:
+        // The broker pauses or resumes our publishes: held ones go out in order on resume.
         this.flowActive = m.args.active;
         this.write(encodeChannelFlowOk, { active: m.args.active });
+        if (m.args.active) this.conn.releaseHeld();
+        emitEach(this, (e) => this.conn.report(e), 'flow', m.args.active);
         return;
       default:
         break;
@@ -330,6 +359,8 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   }
 
   private returned(a: BasicReturn, body: Buffer, properties: BasicProperties): void {
+    // On a confirm channel a mandatory publish's return rejects that publish, and only it.
+    if (this.confirms !== null && settleReturned(this.confirms, a, body, properties)) return;
     const envelope = new ReturnEnvelope(a.replyCode, a.replyText, a.exchange, a.routingKey);
     const cb = this.returnCallback;
     if (cb === null) {

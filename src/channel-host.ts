@@ -5,6 +5,7 @@
 import type { AmqpClosedConnection } from './errors.js';
 import type { AckFrames } from './framing/ack-frames.js';
 import type { FrameWriter } from './framing/frame-writer.js';
+import type { HoldOwner } from './held-publishes.js';
 import type { TopologyRecorder } from './recovery/topology.js';
 
 export interface ChannelHost {
@@ -22,11 +23,18 @@ export interface ChannelHost {
   readonly fw: FrameWriter;
   /** The ack fast path over `fw`. */
   readonly ackFrames: AckFrames;
+  /** The user asked for the end of the connection (protocol.close(), transport.close()). */
+  readonly closeRequested: boolean;
   /**
-   * Hold a publish of `bytes` until the connection is unblocked and
-   * recovered; throws `PublishBufferFull` past maxHeldBytes.
+   * Hold a publish of `bytes` on `owner` (its channel) until the connection
+   * is unblocked and recovered and the channel's flow is active; throws
+   * `PublishBufferFull` past maxHeldBytes (one budget per connection).
    */
-  holdPublish(bytes: number, run: () => void, fail: (err: Error) => void): void;
+  holdPublish(bytes: number, run: () => void, fail: (err: Error) => void, owner: HoldOwner): void;
+  /** Run the held publishes nothing holds any more (a channel's flow became active). */
+  releaseHeld(): void;
+  /** Fail the publishes held for `owner`, whose channel ended. */
+  failHeld(owner: HoldOwner, err: Error): void;
   /** Hand an error to the connection's onError; never throws. */
   report(err: unknown): void;
   /** The channel is finished with its id. */

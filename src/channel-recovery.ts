@@ -31,6 +31,8 @@ export abstract class RecoverableChannel<Self> extends ChannelCore<Self> {
       return;
     }
     if (this.state !== 'open') return;
+    // The broker's channel is gone with its flow state: the new one starts active.
+    this.flowActive = true;
     this.rpc.failSent(err);
     this.rpc.pause();
     this.confirms?.restart(err);

@@ -19,6 +19,7 @@ import type { ChannelHost } from './channel-host.js';
 import { ConfirmTracker } from './confirms.js';
 import type { ConsumerCallbackOf } from './consumer.js';
 import { writePublish, PublishFrameCache } from './framing/publish-frames.js';
+import { waitForAll, withSeq } from './publish-outcome.js';
 import type {
   BindOptions,
   ExchangeDeclareOptions,
@@ -53,6 +54,8 @@ const done = (): void => undefined;
 export class Channel extends ConsumingChannel<Channel> {
   /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
   private readonly publishCache = new PublishFrameCache();
+  /** Publishes held (blocked, recovering, flow) and not yet settled, in publish order. */
+  private readonly held = new Set<Promise<void>>();
 
   /** Channels are opened with `protocol.channel()`, never constructed by hand. */
   private constructor(conn: ChannelHost, channelId: number, options: ChannelOptions) {
@@ -142,8 +145,11 @@ export class Channel extends ConsumingChannel<Channel> {
   /**
    * Publish a message. Without confirms, resolves once its frames are
    * handed to the socket and the socket's buffer is below its high-water
-   * mark; in confirm mode, on the broker's ack (nack → `PublishFailed`).
-   * While the connection is blocked, waits for unblocked. A Uint8Array
+   * mark; in confirm mode, on the broker's ack (nack → `PublishFailed`; a
+   * returned `mandatory` publish → `MessageReturned`, which then does not
+   * reach returnCallback; the channel's end → its close error). While the
+   * connection is blocked or recovering, or the broker paused the channel
+   * (channel.flow), waits (bounded by maxHeldBytes). A Uint8Array
    * payload of 8 KiB or more is sent without copying: do not modify it
    * until the promise settles. The promise may be ignored (fire and
    * forget): its rejection is never reported as unhandled, and a failure
@@ -156,15 +162,41 @@ export class Channel extends ConsumingChannel<Channel> {
     properties?: BasicPropertiesInit,
     o?: PublishOptions,
   ): Promise<void> {
-    if ((this.conn.blocked !== null || this.conn.state === 'recovering') && this.accepting()) {
-      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : (payload?.length ?? 0);
-      const held = new Promise<void>((resolve, reject) => {
-        this.conn.holdPublish(bytes, () => this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject), reject);
-      });
-      held.catch(() => undefined);
-      return held;
+    if ((this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting()) {
+      return this.hold(payload, exchangeName, routingKey, properties, o);
     }
     return this.publishNow(payload, exchangeName, routingKey, properties, o);
+  }
+
+  /**
+   * Resolves once every publish made so far on this confirm channel (held
+   * ones included) has settled; rejects, once they all have, with the
+   * failure of the earliest that failed (publish order). `TypeError` when
+   * the channel is not in confirm mode; `TimeoutError` after `timeout` ms.
+   */
+  waitForConfirms(o: Timeout = {}): Promise<void> {
+    if (this.confirms === null) return Promise.reject(new TypeError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)'));
+    return waitForAll(this.confirms, this.held, o.timeout);
+  }
+
+  /** Blocked, recovering or paused by the broker's flow: the publish waits its turn (PublishBufferFull past maxHeldBytes). */
+  private hold(
+    payload: string | Uint8Array,
+    exchangeName: string,
+    routingKey: string,
+    properties: BasicPropertiesInit | undefined,
+    o: PublishOptions | undefined,
+  ): Promise<void> {
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : (payload?.length ?? 0);
+    const held = new Promise<void>((resolve, reject) => {
+      this.conn.holdPublish(bytes, () => this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject), reject, this);
+    });
+    held.catch(() => undefined);
+    // Until it settles, waitForConfirms waits for it too.
+    this.held.add(held);
+    const drop = (): void => void this.held.delete(held);
+    held.then(drop, drop);
+    return held;
   }
 
   private publishNow(
@@ -181,12 +213,16 @@ export class Channel extends ConsumingChannel<Channel> {
     else return quietRejection(new TypeError(`publish: payload must be a string or a Uint8Array, got ${typeof payload}`));
     const fw = this.conn.fw;
     const flags = o === undefined ? 0 : (o.mandatory ? 1 : 0) | (o.immediate ? 2 : 0);
+    const confirms = this.confirms;
+    // A mandatory publish on a confirm channel carries its delivery tag, so that its return finds it.
+    const bare = confirms !== null && (flags & 1) !== 0 && properties?.headers === undefined;
+    const props = confirms !== null && (flags & 1) !== 0 ? withSeq(properties, confirms.next) : properties;
     try {
-      writePublish(fw, this.channelId, this.publishCache, exchangeName, routingKey, flags, properties, body);
+      writePublish(fw, this.channelId, this.publishCache, exchangeName, routingKey, flags, props, body);
     } catch (err) {
       return quietRejection(err);
     }
-    if (this.confirms !== null) return this.confirms.register();
+    if (confirms !== null) return confirms.register(bare);
     return fw.whenWritten();
   }
 

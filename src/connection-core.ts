@@ -238,8 +238,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     throw new FrameError(`unexpected ${methodName(m.id)} on channel 0 (connection ${this.state})`, 503);
   }
 
-  /** Run held publishes once nothing holds them any more (not blocked, not recovering). */
-  protected releaseHeld(): void {
+  /** @internal Run held publishes once nothing holds them any more (not blocked, not recovering, their channel's flow on). */
+  releaseHeld(): void {
     if (this.blocked === null && this.state === 'open') this.held.release();
   }
 
@@ -365,7 +365,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     const closing = this.closing;
     if (closing !== null) {
       if (closing.timer !== null) clearTimeout(closing.timer);
-      closing.resolve();
+      // After the channels' 'close' events (each on the next turn, queued just above).
+      setImmediate(closing.resolve);
     }
     this.markEnded();
     if (report && wasUp && !this.userClosed) {

@@ -9,6 +9,7 @@ import { Channel, type ChannelOptions } from './channel.js';
 import type { ChannelHost } from './channel-host.js';
 import { ConnectionCore, type SocketEnd } from './connection-core.js';
 import type { Endpoint } from './endpoints.js';
+import type { HoldOwner } from './held-publishes.js';
 import type { CloseOptions, ProtocolOptions } from './options.js';
 import type { RecoveryPolicy } from './recovery/policy.js';
 import { Recoverer } from './recovery/recoverer.js';
@@ -140,9 +141,19 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
     if (own === ch) this.channels.release(own);
   }
 
-  /** @internal Hold a publish until the connection is unblocked and recovered (PublishBufferFull past maxHeldBytes). */
-  holdPublish(bytes: number, run: () => void, fail: (err: Error) => void): void {
-    this.held.hold(bytes, run, fail);
+  /** @internal Hold a publish until the connection is unblocked and recovered and its channel's flow is on (PublishBufferFull past maxHeldBytes). */
+  holdPublish(bytes: number, run: () => void, fail: (err: Error) => void, owner: HoldOwner): void {
+    this.held.hold(bytes, run, fail, owner);
+  }
+
+  /** @internal Fail the publishes held for a channel that ended. */
+  failHeld(owner: HoldOwner, err: Error): void {
+    this.held.failOwner(owner, err);
+  }
+
+  /** @internal The user asked for the end of the connection (protocol.close(), transport.close()). */
+  get closeRequested(): boolean {
+    return this.userClosed;
   }
 
   // ------------------------------------------------------------ losing the link

@@ -1,15 +1,25 @@
 // HeldPublishes: publishes that wait while the broker blocks the
-// connection (connection.blocked) or while recovery brings the link back,
-// run in order once nothing holds them, or fail together when the
-// connection ends. Their bodies are bounded by maxHeldBytes: one past it
-// is refused at once with PublishBufferFull.
+// connection (connection.blocked), while the broker paused their channel
+// (channel.flow active=false), or while recovery brings the link back.
+// One queue and one byte budget per connection for all three (API.md
+// "Bounded memory while waiting"): a publish past maxHeldBytes is refused
+// at once with PublishBufferFull. Each publish is held with its channel
+// (its owner); a release runs, in the order they were made, those whose
+// channel is not paused, and keeps the others in order for later.
 
 import { PublishBufferFull } from './errors.js';
+
+/** The channel a held publish belongs to. */
+export interface HoldOwner {
+  /** False while the broker has paused the channel's publishes (channel.flow). */
+  readonly flowActive: boolean;
+}
 
 interface Held {
   bytes: number;
   run: () => void;
   fail: (err: Error) => void;
+  owner: HoldOwner;
 }
 
 export class HeldPublishes {
@@ -20,29 +30,46 @@ export class HeldPublishes {
   constructor(private readonly maxBytes: number) {}
 
   /** Throws `PublishBufferFull`, holding nothing, when `bytes` more would pass the limit. */
-  hold(bytes: number, run: () => void, fail: (err: Error) => void): void {
+  hold(bytes: number, run: () => void, fail: (err: Error) => void, owner: HoldOwner): void {
     if (this.bytes + bytes > this.maxBytes) {
       throw new PublishBufferFull(`${this.bytes + bytes} bytes of held publishes would exceed maxHeldBytes (${this.maxBytes})`);
     }
     this.bytes += bytes;
-    this.held.push({ bytes, run, fail });
+    this.held.push({ bytes, run, fail, owner });
   }
 
-  /** Run every held publish, in the order they were made. */
+  /** Run, in the order they were made, every held publish whose channel is not paused; keep the rest. */
   release(): void {
-    const held = this.take();
-    for (const h of held) h.run();
+    if (this.held.length === 0) return;
+    const all = this.held;
+    const ready: Held[] = [];
+    const kept: Held[] = [];
+    let keptBytes = 0;
+    for (const h of all) {
+      if (h.owner.flowActive) ready.push(h);
+      else {
+        kept.push(h);
+        keptBytes += h.bytes;
+      }
+    }
+    this.held = kept;
+    this.bytes = keptBytes;
+    for (const h of ready) h.run();
+  }
+
+  /** Fail the publishes held for `owner` (its channel ended), in order. */
+  failOwner(owner: HoldOwner, err: Error): void {
+    if (!this.held.some((h) => h.owner === owner)) return;
+    const mine = this.held.filter((h) => h.owner === owner);
+    this.held = this.held.filter((h) => h.owner !== owner);
+    for (const h of mine) this.bytes -= h.bytes;
+    for (const h of mine) h.fail(err);
   }
 
   failAll(err: Error): void {
-    const held = this.take();
-    for (const h of held) h.fail(err);
-  }
-
-  private take(): Held[] {
     const held = this.held;
     this.held = [];
     this.bytes = 0;
-    return held;
+    for (const h of held) h.fail(err);
   }
 }

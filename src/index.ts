@@ -24,6 +24,7 @@ export type {
   GetResult,
 } from './channel-options.js';
 export { type ConsumerCallback } from './channel.js';
+export type { ChannelEvents } from './channel-events.js';
 export { type ConsumerState } from './consumer.js';
 export { Envelope, ReturnEnvelope } from './framing/envelope.js';
 export { BasicProperties as Properties, type BasicPropertiesInit as PropertiesInit } from '../generated/basic.js';

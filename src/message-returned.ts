@@ -6,8 +6,10 @@ import type { BasicProperties } from '../generated/basic.js';
 import { AmqpError } from './errors.js';
 
 /**
- * The broker returned a published message (basic.return) and the channel
- * has no returnCallback: this reaches the connection's onError.
+ * The broker returned a published message (basic.return). On a confirm
+ * channel a returned `mandatory` publish rejects with it (`deliveryTag`
+ * says which publish); otherwise, when the channel has no returnCallback,
+ * it reaches the connection's onError.
  */
 export class MessageReturned extends AmqpError {
   constructor(
@@ -23,6 +25,8 @@ export class MessageReturned extends AmqpError {
     readonly body: Buffer,
     /** The returned message's properties. */
     readonly properties: BasicProperties,
+    /** The returned publish's delivery tag, on a confirm channel; else undefined. */
+    readonly deliveryTag?: number,
   ) {
     super(`message returned by the broker: ${replyCode} ${replyText} (exchange '${exchangeName}', routing key '${routingKey}')`);
   }

@@ -135,7 +135,8 @@ describe('FakeBroker: publishes', () => {
     expect(Buffer.isBuffer(m!.body)).toBe(true);
     expect(m!.body.toString()).toBe('hello');
     expect(m!.properties.contentType).toBe('text/plain');
-    expect(m!.properties.headers).toEqual({ k: 'v' });
+    // A mandatory publish on a confirm channel carries its delivery tag (API.md "Publish outcome").
+    expect(m!.properties.headers).toEqual({ k: 'v', 'x-amqp091-seq': 1 });
   });
 
   it('acks each of many confirmed publishes and records them in order, empty and multi-frame bodies included', async () => {
