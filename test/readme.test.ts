@@ -41,6 +41,7 @@ describe('README', () => {
     /^100 confirmed, 0 nacked$/m,
     /^publish 2 returned: 312 NO_ROUTE\nclose event: 404\nclosed: 404\nclosed by the user: null$/m,
     /^heartbeat 30 frame-max \d+$/m,
+    /^recovered after 1 attempt\(s\)\ngot "after the outage"$/m,
     /^reply: HELLO RPC\nreturned: 312 NO_ROUTE$/m,
     /^published 1, received "hello", channel closed with 406$/m,
   ];
