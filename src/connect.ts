@@ -92,8 +92,14 @@ export async function connectEndpoints<P extends AmqpProtocol = AmqpProtocol>(
         (err) => protocol.abort(err),
       );
     try {
+      await protocol.credentials.prepare().catch((err: unknown) => {
+        throw new AmqpClosedConnection({ replyText: `the password function failed: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+      });
       const socket = await dial(endpoints[i]!, { ...dialOptions, signal }, (s) => protocol.attach(s, endpoints[i]), (err) => protocol.abort(err));
-      if (policy !== null) protocol.enableRecovery({ policy, endpoints, current: i, dial: (e) => open(e).then(() => undefined) });
+      if (policy !== null) {
+        const redial = (e: Endpoint): Promise<void> => protocol.credentials.prepare().then(() => open(e).then(() => undefined));
+        protocol.enableRecovery({ policy, endpoints, current: i, dial: redial });
+      }
       return [new Transport(socket, protocol), protocol];
     } catch (err) {
       if (signal?.aborted || !(err instanceof AmqpClosedConnection)) throw err;

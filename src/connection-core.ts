@@ -18,7 +18,7 @@ import {
 } from '../generated/connection.js';
 import { FRAME_METHOD } from '../generated/constants.js';
 import { methodName, type IncomingMethod } from '../generated/dispatch.js';
-import { AmqpClosedConnection, FrameError } from './errors.js';
+import { AmqpClosedConnection, FrameError, isProtocolErrorCode } from './errors.js';
 import type { Channel } from './channel.js';
 import { ChannelTable } from './channel-table.js';
 import type { Endpoint } from './endpoints.js';
@@ -32,6 +32,7 @@ import { HeldPublishes } from './held-publishes.js';
 import { Link, type LinkHandler } from './link.js';
 import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HELD_BYTES, type ProtocolOptions } from './options.js';
+import { Credentials } from './credentials.js';
 import type { RecoveredInfo, RecoveringInfo } from './recovery/events.js';
 import { reportError } from './report.js';
 import { fitShortstr, type FieldTable } from './wire/index.js';
@@ -71,8 +72,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   closeError: AmqpClosedConnection | null = null;
   /** The options the protocol was made with, without the password. */
   readonly options: Readonly<Omit<ProtocolOptions, 'password'>>;
-  /** Kept in an ES private field: inspection, JSON and errors never reach it. */
-  #password: string;
+  /** @internal The password (or password function); inspection, JSON and errors never reach it. */
+  readonly credentials: Credentials;
 
   /** @internal The frame writer every channel writes through. */
   readonly fw: FrameWriter;
@@ -100,7 +101,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     super();
     const { password, ...rest } = options;
     this.options = rest;
-    this.#password = password ?? 'guest';
+    this.credentials = new Credentials(password);
     this.held = new HeldPublishes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
     this.fw = new FrameWriter((chunks, written) => (this.link === null ? true : this.link.write(chunks, written)));
     this.ackFrames = new AckFrames(this.fw);
@@ -129,10 +130,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     reportError(this.options.onError, err);
   }
 
-  /** @internal The password for the next handshake (updateSecret changes it). */
-  protected setPassword(password: string): void {
-    this.#password = password;
-  }
+  /** A reply on channel 0 that the core does not handle (connection.update-secret-ok): true when taken. */
+  protected abstract onConnectionReply(m: IncomingMethod): boolean;
 
   // ------------------------------------------------------------ the link
 
@@ -148,7 +147,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
       const options = { ...this.options };
       if (endpoint?.login !== undefined) options.login = endpoint.login;
       if (endpoint?.virtualhost !== undefined) options.virtualhost = endpoint.virtualhost;
-      this.handshake = new Handshake(options, endpoint?.password ?? this.#password, this.handshakeHost);
+      this.handshake = new Handshake(options, endpoint?.password ?? this.credentials.next(), this.handshakeHost);
       this.opening = { resolve, reject };
       this.lastReceived = Date.now();
       this.parser = this.newParser();
@@ -233,7 +232,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
         this.releaseHeld();
         return;
       default:
-        break;
+        if (this.onConnectionReply(m)) return;
     }
     throw new FrameError(`unexpected ${methodName(m.id)} on channel 0 (connection ${this.state})`, 503);
   }
@@ -387,9 +386,4 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
       this.report(err);
     }
   }
-}
-
-/** Codes a broker uses when it found our bytes or method order wrong: reconnecting would not help. */
-function isProtocolErrorCode(code: number): boolean {
-  return (code >= 501 && code <= 505) || code === 540;
 }

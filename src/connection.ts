@@ -15,6 +15,9 @@ import type { RecoveryPolicy } from './recovery/policy.js';
 import { Recoverer } from './recovery/recoverer.js';
 import { replay } from './recovery/replay.js';
 import { TopologyRecorder } from './recovery/topology.js';
+import { SecretUpdate, type SecretUpdateOptions } from './secret-update.js';
+import { CONNECTION_UPDATE_SECRET_OK } from '../generated/connection.js';
+import type { IncomingMethod } from '../generated/dispatch.js';
 import { openRpcClient, type RpcClient, type RpcClientOptions } from './rpc-client.js';
 import { openRpcServer, type RpcHandler, type RpcServer, type RpcServerOptions } from './rpc-server.js';
 
@@ -36,6 +39,7 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   /** @internal What the user declared, when recovery replays topology; else null. */
   topology: TopologyRecorder | null = null;
   private recovery: RecoverySetup | null = null;
+  private readonly secretUpdate = new SecretUpdate();
   private recoverer: Recoverer | null = null;
   /** Channels recovery opened for itself (to replay exchanges, queues and bindings). */
   private readonly recoveryChannels = new WeakSet<Channel>();
@@ -105,6 +109,20 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
     });
   }
 
+  /**
+   * connection.update-secret: hand the broker a new secret (an OAuth 2
+   * token before the old one expires); resolves on update-secret-ok. The
+   * new secret is also the password of later connection attempts
+   * (recovery), unless `password` is a function. A refused secret ends the
+   * connection as the broker does: the call rejects with that error, and
+   * onError gets it too.
+   */
+  updateSecret(newSecret: string, reason: string, o: SecretUpdateOptions = {}): Promise<void> {
+    if (typeof newSecret !== 'string') return Promise.reject(new TypeError('updateSecret: newSecret must be a string'));
+    const gone = (): Error | null => (this.state === 'open' ? null : this.goneError());
+    return this.secretUpdate.send(this.fw, gone, newSecret, reason, o).then(() => this.credentials.update(newSecret));
+  }
+
   /** RPC over direct reply-to on a channel of its own: `call()` many at once, matched by correlationId (see RpcClient). */
   rpcClient(o?: RpcClientOptions): Promise<RpcClient> {
     return openRpcClient(this, o);
@@ -154,6 +172,10 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   /** @internal The user asked for the end of the connection (protocol.close(), transport.close()). */
   get closeRequested(): boolean {
     return this.userClosed;
+  }
+
+  protected onConnectionReply(m: IncomingMethod): boolean {
+    return m.id === CONNECTION_UPDATE_SECRET_OK && this.secretUpdate.ok();
   }
 
   // ------------------------------------------------------------ losing the link
@@ -235,6 +257,7 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
     this.recoverer?.stop();
     this.recoverer = null;
     super.shutdown(err, socket, report);
+    this.secretUpdate.fail(err);
     this.endOutage();
   }
 
@@ -248,6 +271,7 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   private dropLinkForRecovery(err: AmqpClosedConnection, socket: SocketEnd): void {
     this.dropLink(err, socket);
     this.link = null;
+    this.secretUpdate.fail(err);
     for (const ch of this.channels.list()) {
       if (this.recoveryChannels.has(ch)) ch.connectionLost(err);
       else ch.linkDown(err);

@@ -71,6 +71,11 @@ function closeFields(target: Closed, d: CloseDetails, retriable: boolean): void 
 }
 
 /** A lost link (code 0) or a forced close (320) may be cured by retrying. */
+/** Codes a broker uses when it found our bytes or method order wrong: reconnecting would not help. */
+export function isProtocolErrorCode(code: number): boolean {
+  return (code >= 501 && code <= 505) || code === 540;
+}
+
 function isRetriable(code: number): boolean {
   return code === 0 || code === 320;
 }

@@ -10,12 +10,20 @@ export const LOGIN_METHODS: readonly LoginMethod[] = ['PLAIN', 'AMQPLAIN', 'EXTE
 /** Called for every connection-level error after the connection is up. */
 export type ErrorCallback = (err: Error) => void | Promise<void>;
 
+/** A password, or a function called before every connection attempt (initial and recovery) for a fresh one (a token). */
+export type PasswordOption = string | (() => string | Promise<string>);
+
 /** Options of the protocol object itself (everything but where to connect). */
 export interface ProtocolOptions {
   /** User name (default 'guest'). */
   login?: string;
-  /** Password (default 'guest'); never shown by inspection, JSON or error messages. */
-  password?: string;
+  /**
+   * Password (default 'guest'), or a function returning one (or a promise of
+   * one), called before every connection attempt, recovery included, so an
+   * expiring token is fetched fresh. Never shown by inspection, JSON or
+   * error messages.
+   */
+  password?: PasswordOption;
   /** Virtual host (default '/'). */
   virtualhost?: string;
   /** SASL mechanism (default 'PLAIN'). */
