@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, EmptyQueue, connect, typed, type GetResult, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, sleep, startLeakCheck, turns, waitFor, type LeakCheck } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT, sleep, startLeakCheck, turns, waitFor, type LeakCheck } from './support.js';
 
 let proxy: TcpProxy | undefined;
 let cleanup: (() => Promise<void>) | undefined;
@@ -34,7 +34,7 @@ async function rig(): Promise<Rig> {
   const errors: Error[] = [];
   const [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 0, onError: (e) => void errors.push(e) });
   cleanup = async () => {
-    await p.close({ timeout: 500 });
+    await closeIfOpen(p, { timeout: 500 });
     t.close();
     leaks.stop();
   };
