@@ -204,7 +204,9 @@ describe('scenario 8: bad input from the user', () => {
     expect(() => closed.basicClientNack(1)).toThrow(ChannelClosed);
     expect(() => closed.basicReject(1)).toThrow(ChannelClosed);
     expect(() => closed.basicRecoverAsync()).toThrow(ChannelClosed);
-    await closed.close(); // closing again is a no-op
+    // Closing again is a call on a closed channel: it rejects with the close error (code 0: closed by us), writing nothing.
+    await rejects(() => closed.close(), ChannelClosed, /channel closed by the client/);
+    expect(((await closed.close().catch((e: unknown) => e)) as ChannelClosed).code).toBe(0);
     expect(await r.sent()).toBe(before);
     await healthy(r);
     await r.p.close();
