@@ -170,8 +170,9 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
   }
 
   /**
-   * Close the channel (channel.close / close-ok). Always succeeds locally:
-   * after `timeout` (default 2000 ms) the channel is marked closed anyway.
+   * Close the channel (channel.close / close-ok). Succeeds locally once
+   * started: after `timeout` (default 2000 ms) the channel is marked closed
+   * anyway. Rejects with the close error when the channel is already closed.
    */
   protected startClose(replyCode: number, replyText: string, timeout: number): Promise<void> {
     if (this.closeWaiter !== null) return this.closeWaiter.promise;
@@ -181,8 +182,10 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
       this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
       return Promise.resolve();
     }
-    if (this.state === 'closed' || !this.conn.linkUp) {
-      if (this.state !== 'closed') this.finish(this.closedError());
+    // A method on a closed channel rejects (API.md), close() included.
+    if (this.state === 'closed') return Promise.reject(this.closedError());
+    if (!this.conn.linkUp) {
+      this.finish(this.closedError());
       return Promise.resolve();
     }
     this.state = 'closing';

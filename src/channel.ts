@@ -73,8 +73,13 @@ export class Channel extends ConsumingChannel<Channel> {
   }
 
   /**
-   * Close the channel (channel.close / close-ok). Always succeeds locally:
-   * after `timeout` (default 2000 ms) the channel is marked closed anyway.
+   * Close the channel (channel.close / close-ok). A close in progress
+   * always succeeds locally: after `timeout` (default 2000 ms) the channel
+   * is marked closed anyway. A call while a close is in progress waits for
+   * that close; a call on a channel already closed (by the user, the broker
+   * or the connection) rejects with the channel's close error
+   * (`ChannelClosed`, or `AmqpClosedConnection` once the connection ended),
+   * like any other method on a closed channel.
    */
   close(replyCode = 0, replyText = 'Normal Shutdown', o: Timeout = {}): Promise<void> {
     return this.startClose(replyCode, replyText, o.timeout ?? 2000);

@@ -69,12 +69,17 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
 
   /**
    * connection.close / close-ok; closes every channel. Waits for close-ok
-   * up to `timeout` (default 2000 ms), then destroys the socket; always
-   * resolves. On a blocked connection, does not wait for close-ok. While
-   * recovering, stops recovery and ends at once.
+   * up to `timeout` (default 2000 ms), then destroys the socket, and
+   * resolves: a close in progress always succeeds locally. On a blocked
+   * connection, does not wait for close-ok. While recovering, stops recovery
+   * and ends at once. A call while a close is in progress waits for that
+   * close; a call after the connection has ended rejects with its
+   * `AmqpClosedConnection` (the close error), like any call on a closed
+   * connection.
    */
   close(o: CloseOptions = {}): Promise<void> {
-    if (this.state === 'closed') return Promise.resolve();
+    // A second close after the end rejects; one during a close waits for it.
+    if (this.state === 'closed') return Promise.reject(this.goneError());
     if (this.closing !== null) return this.closing.promise;
     this.userClosed = true;
     const err = new AmqpClosedConnection({ code: 200, replyText: 'connection closed by the client' });

@@ -112,7 +112,8 @@ export class RpcClient {
     try {
       await channel.basicConsume(client.onReply, { queueName: DIRECT_REPLY_TO, noAck: true });
     } catch (err) {
-      await channel.close();
+      // The failure may have closed the channel already (a second close would reject and hide err).
+      if (channel.state !== 'closed') await channel.close();
       throw err;
     }
     return client;
@@ -187,7 +188,9 @@ export class RpcClient {
       this.closed = true;
       this.failAll(new ChannelClosed({ replyText: 'RPC client closed while the call waited for its reply' }));
     }
-    return this.channel.close();
+    // Its channel may already be closed (by the broker, the connection, or a first close()):
+    // closing the client still resolves then, as documented.
+    return this.channel.state === 'closed' ? Promise.resolve() : this.channel.close();
   }
 
   /** The direct reply-to consumer: settle the call the reply belongs to, or drop and count it. */

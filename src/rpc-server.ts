@@ -94,7 +94,8 @@ export class RpcServer {
       const { consumerTag } = await channel.basicConsume(server.onRequest, { queueName, concurrency: o.concurrency ?? 1 });
       server.consumerTag = consumerTag;
     } catch (err) {
-      await channel.close();
+      // A 404 on the queue has closed the channel already: a second close would reject and hide err.
+      if (channel.state !== 'closed') await channel.close();
       throw err;
     }
     return server;
@@ -135,7 +136,8 @@ export class RpcServer {
         };
       });
     }
-    await this.channel.close();
+    // The channel may have been closed meanwhile (broker, connection): close() still resolves, as documented.
+    if (this.channel.state !== 'closed') await this.channel.close();
   }
 
   /** The consumer callback: never throws, never rejects. */

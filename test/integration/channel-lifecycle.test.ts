@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, ChannelClosed, connect, type AmqpProtocol, type Channel } from '../../src/index.js';
 import { encodeBasicQos } from '../../generated/basic.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
+import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, closeIfOpen, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -85,7 +85,10 @@ describe('channel close event', () => {
     await ch.close();
     expect(w.closes).toEqual([null]);
     expect(await ch.closed).toBeNull();
-    await ch.close();
+    // A second close() is a call on a closed channel: it rejects (API.md) and emits nothing.
+    const again = await rejectionOf(ch.close());
+    expect(again).toBeInstanceOf(ChannelClosed);
+    expect((again as ChannelClosed).code).toBe(0);
     await s.protocol.close();
     expect(w.closes).toEqual([null]);
   });
@@ -154,7 +157,7 @@ describe.skipIf(!LOCAL_BROKER)('channel close event with recovery', () => {
       onError: (e) => void errors.push(e),
     });
     cleanups.push(async () => {
-      await p.close({ timeout: 500 });
+      await closeIfOpen(p, { timeout: 500 });
       t.close();
     });
     return { proxy, p, errors };

@@ -410,7 +410,10 @@ describe('channel: errors', () => {
     expect(ch.isOpen).toBe(true);
     await ch.close();
     expect(ch.isOpen).toBe(false);
-    await ch.close(); // again: fine
+    // Again: a call on a closed channel, so it rejects with the channel's close error (API.md).
+    const again = await rejectionOf(ch.close());
+    expect(again).toBeInstanceOf(ChannelClosed);
+    expect((again as ChannelClosed).code).toBe(0);
     expect(await rejectionOf(ch.queueDeclare(''))).toBeInstanceOf(ChannelClosed);
     expect(() => ch.basicRecoverAsync()).toThrow(ChannelClosed);
     await expect(ch.publish('x', '', 'y')).rejects.toBeInstanceOf(ChannelClosed);

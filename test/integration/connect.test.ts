@@ -196,7 +196,11 @@ describe('connect', () => {
     await expect(s.protocol.channel()).rejects.toBeInstanceOf(AmqpClosedConnection);
     expect(() => s.channel.basicClientAck(1)).toThrow(AmqpClosedConnection);
     expect(s.errors).toEqual([]);
-    await s.protocol.close(); // idempotent
+    // Again, after the end: a call on a closed connection, so it rejects with its close error (API.md).
+    const again = await rejectionOf(s.protocol.close());
+    expect(again).toBeInstanceOf(AmqpClosedConnection);
+    expect((again as AmqpClosedConnection).code).toBe(200);
+    expect(again).toBe(s.protocol.closeError);
   });
 
   it('transport.close() ends the connection without reaching onError', async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, EmptyQueue, connect, typed, type GetResult, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, sleep, startLeakCheck, turns, waitFor, type LeakCheck } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT, sleep, startLeakCheck, turns, waitFor, type LeakCheck } from './support.js';
 
 let proxy: TcpProxy | undefined;
 let cleanup: (() => Promise<void>) | undefined;
@@ -34,7 +34,7 @@ async function rig(): Promise<Rig> {
   const errors: Error[] = [];
   const [t, p] = await connect({ host: proxy.host, port: proxy.port, heartbeat: 0, onError: (e) => void errors.push(e) });
   cleanup = async () => {
-    await p.close({ timeout: 500 });
+    await closeIfOpen(p, { timeout: 500 });
     t.close();
     leaks.stop();
   };
@@ -204,7 +204,9 @@ describe('scenario 8: bad input from the user', () => {
     expect(() => closed.basicClientNack(1)).toThrow(ChannelClosed);
     expect(() => closed.basicReject(1)).toThrow(ChannelClosed);
     expect(() => closed.basicRecoverAsync()).toThrow(ChannelClosed);
-    await closed.close(); // closing again is a no-op
+    // Closing again is a call on a closed channel: it rejects with the close error (code 0: closed by us), writing nothing.
+    await rejects(() => closed.close(), ChannelClosed, /channel closed by the client/);
+    expect(((await closed.close().catch((e: unknown) => e)) as ChannelClosed).code).toBe(0);
     expect(await r.sent()).toBe(before);
     await healthy(r);
     await r.p.close();

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, fromUrl, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import {
+  closeIfOpen,
   AMQP_URL,
   LOCAL_BROKER,
   connectionPid,
@@ -52,7 +53,7 @@ describe.skipIf(!LOCAL_BROKER)('scenario 1: the broker closes the connection', (
     let t: Transport | undefined;
     let p: AmqpProtocol | undefined;
     cleanup = async () => {
-      await p?.close({ timeout: 200 });
+      await closeIfOpen(p, { timeout: 200 });
       t?.close();
       leaks.stop();
     };
@@ -99,8 +100,9 @@ describe.skipIf(!LOCAL_BROKER)('scenario 1: the broker closes the connection', (
     expect(await rejectionOf(publisher.publish('late', '', queue))).toBe(err);
     expect(await rejectionOf(p.channel())).toBe(err);
     expect(() => declarer.basicClientAck(1)).toThrow(err);
+    // close() on the ended connection is a call on it too (API.md).
+    expect(await rejectionOf(p.close())).toBe(err);
 
-    await p.close();
     t.close();
     expect(errors).toHaveLength(1);
     await leaks.assertClean();

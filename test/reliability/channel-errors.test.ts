@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, fromUrl, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import {
+  closeIfOpen,
   AMQP_URL,
   LOCAL_BROKER,
   brokerChannelCount,
@@ -70,7 +71,7 @@ describe('scenario 5: channel errors', () => {
         await c.queueDelete(shared).catch(() => undefined);
       }
       for (const c of [a, b]) {
-        await c.p.close({ timeout: 500 });
+        await closeIfOpen(c.p, { timeout: 500 });
         c.t.close();
       }
       leaks.stop();
@@ -126,7 +127,7 @@ describe('scenario 5: channel errors', () => {
     const leaks: LeakCheck = startLeakCheck();
     const a = await open(uniqueName('s5c'));
     cleanup = async () => {
-      await a.p.close({ timeout: 500 });
+      await closeIfOpen(a.p, { timeout: 500 });
       a.t.close();
       leaks.stop();
     };
@@ -170,7 +171,7 @@ describe('scenario 5: channel errors', () => {
     const name = uniqueName('s5d');
     const a = await open(name, { channelMax: 16 });
     cleanup = async () => {
-      await a.p.close({ timeout: 500 });
+      await closeIfOpen(a.p, { timeout: 500 });
       a.t.close();
       leaks.stop();
     };

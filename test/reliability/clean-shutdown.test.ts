@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { connect, fromUrl } from '../../src/index.js';
+import { AmqpClosedConnection, connect, fromUrl } from '../../src/index.js';
 import { startFakeServer } from '../support/fake-server.js';
 import { AMQP_URL, BROKER_HOST, BROKER_PORT, sleep, startLeakCheck } from './support.js';
 
@@ -26,7 +26,11 @@ describe('scenario 10: clean shutdown', () => {
     await p.close();
     expect(p.state).toBe('closed');
     expect(ch.isOpen).toBe(false);
-    await p.close(); // again: a no-op
+    // Again, after the end: a call on a closed connection, so it rejects with its close error (API.md).
+    const again = await p.close().then(() => null, (e: unknown) => e);
+    expect(again).toBeInstanceOf(AmqpClosedConnection);
+    expect((again as AmqpClosedConnection).code).toBe(200);
+    expect(again).toBe(p.closeError);
     await p.waitClosed(100);
     expect(errors).toEqual([]);
     expect(t.socket.destroyed).toBe(true);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import {
+  closeIfOpen,
   AMQP_URL,
   BROKER_HOST,
   BROKER_PORT,
@@ -41,7 +42,7 @@ describe('scenario 3: the link is cut during a confirmed publish burst', () => {
     let p: AmqpProtocol | undefined;
     let admin: [Transport, AmqpProtocol] | undefined;
     cleanup = async () => {
-      await p?.close({ timeout: 200 });
+      await closeIfOpen(p, { timeout: 200 });
       t?.close();
       if (admin !== undefined) {
         const ch = await admin[1].channel();
@@ -135,7 +136,7 @@ describe('scenario 3: the link is cut during a confirmed publish burst', () => {
     let t: Transport | undefined;
     let p: AmqpProtocol | undefined;
     cleanup = async () => {
-      await p?.close({ timeout: 200 });
+      await closeIfOpen(p, { timeout: 200 });
       t?.close();
       leaks.stop();
     };

@@ -4,7 +4,7 @@
 // follows. Broker-wide, so serial; the watermark is restored whatever happens.
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { AMQP_URL, LOCAL_BROKER, WATERMARK, rabbitmqctl, sleep, startLeakCheck, track, uniqueName, waitFor, type LeakCheck } from './support.js';
+import { closeIfOpen, AMQP_URL, LOCAL_BROKER, WATERMARK, rabbitmqctl, sleep, startLeakCheck, track, uniqueName, waitFor, type LeakCheck } from './support.js';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -24,7 +24,7 @@ describe.skipIf(!LOCAL_BROKER)('scenario 4: memory alarm', () => {
     let conn: [Transport, AmqpProtocol] | undefined;
     cleanup = async () => {
       if (conn !== undefined) {
-        await conn[1].close({ timeout: 500 });
+        await closeIfOpen(conn[1], { timeout: 500 });
         conn[0].close();
       }
       leaks.stop();
@@ -84,7 +84,7 @@ describe.skipIf(!LOCAL_BROKER)('scenario 4: memory alarm', () => {
     let conn: [Transport, AmqpProtocol] | undefined;
     cleanup = async () => {
       if (conn !== undefined) {
-        await conn[1].close({ timeout: 500 });
+        await closeIfOpen(conn[1], { timeout: 500 });
         conn[0].close();
       }
       leaks.stop();

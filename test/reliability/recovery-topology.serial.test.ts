@@ -6,7 +6,7 @@
 // Serial: it drives the broker with rabbitmqctl.
 import { afterEach, describe, expect, it } from 'vitest';
 import { TopologyRecoveryError, ChannelClosed, fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { AMQP_URL, LOCAL_BROKER, connectionPid, rabbitmqctl, uniqueName, waitFor } from './support.js';
+import { closeIfOpen, AMQP_URL, LOCAL_BROKER, connectionPid, rabbitmqctl, uniqueName, waitFor } from './support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -20,7 +20,7 @@ async function open(name: string, errors: Error[]): Promise<[Transport, AmqpProt
     onError: (e) => void errors.push(e),
   });
   cleanups.push(async () => {
-    await p.close({ timeout: 500 });
+    await closeIfOpen(p, { timeout: 500 });
     t.close();
   });
   return [t, p];

@@ -14,7 +14,7 @@ import {
   type Transport,
 } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, rejectionOf, sleep, uniqueName, waitFor } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, rejectionOf, sleep, uniqueName, waitFor } from './support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -41,7 +41,7 @@ async function throughProxy(o: ConnectOptions = {}): Promise<{ proxy: TcpProxy; 
     ...o,
   });
   cleanups.push(async () => {
-    await p.close({ timeout: 500 });
+    await closeIfOpen(p, { timeout: 500 });
     t.close();
   });
   p.on('disconnected', (e) => {

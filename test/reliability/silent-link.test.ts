@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, type AmqpProtocol, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, rejectionOf, startLeakCheck, track, turns, type LeakCheck } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT, rejectionOf, startLeakCheck, track, turns, type LeakCheck } from './support.js';
 
 let proxy: TcpProxy | undefined;
 let cleanup: (() => Promise<void>) | undefined;
@@ -24,7 +24,7 @@ describe('scenario 2: the link goes silent', () => {
     let t: Transport | undefined;
     let p: AmqpProtocol | undefined;
     cleanup = async () => {
-      await p?.close({ timeout: 200 });
+      await closeIfOpen(p, { timeout: 200 });
       t?.close();
       leaks.stop();
     };

@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { expect } from 'vitest';
 import { rabbitmqctl, sleep } from '../integration/helpers.js';
 
-export { AMQP_URL, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, rabbitmqctl, sleep, uniqueName, waitFor, rejectionOf } from '../integration/helpers.js';
+export { AMQP_URL, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, closeIfOpen, rabbitmqctl, sleep, uniqueName, waitFor, rejectionOf } from '../integration/helpers.js';
 
 export const WATERMARK = process.env.RABBITMQ_MEMORY_WATERMARK ?? '0.4';
 
