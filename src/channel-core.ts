@@ -127,6 +127,11 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     return this.conn.fw.whenWritten();
   }
 
+  /** @internal Whether this channel waits for the broker (a reply, a confirm, close-ok): its connection must keep reading. */
+  get awaitingReply(): boolean {
+    return this.state === 'closing' || this.rpc.headName() !== undefined || (this.confirms?.waiting ?? 0) > 0;
+  }
+
   protected usable(): boolean {
     return this.state === 'open' && this.conn.state === 'open';
   }
@@ -166,11 +171,11 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     if (this.closeWaiter !== null) return this.closeWaiter.promise;
     if (this.state === 'open' && this.conn.state === 'recovering' && !this.conn.linkUp) {
       // Nothing to tell a broker that lost the channel with the link: it is closed here, and not replayed.
-      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
+      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }), true);
       return Promise.resolve();
     }
     if (this.state === 'closed' || !this.conn.linkUp) {
-      if (this.state !== 'closed') this.finish(this.closedError());
+      if (this.state !== 'closed') this.finish(this.closedError(), true);
       return Promise.resolve();
     }
     this.state = 'closing';
@@ -197,8 +202,9 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   /**
    * Mark the channel closed: fail what waits, drop consumers, resolve a
    * pending close(). Releases the channel id unless close-ok is still due.
+   * `byUser`: the user closed it (or its connection): consumers end quietly.
    */
-  private finish(reason: AmqpClosedConnection | ChannelClosed): void {
+  private finish(reason: AmqpClosedConnection | ChannelClosed, byUser = false): void {
     if (this.state === 'closed' && this.closeWaiter === null) {
       this.releaseIfDone();
       return;
@@ -208,7 +214,7 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
     else this.closeReason ??= new ChannelClosed({ replyText: 'connection closed', cause: reason });
     this.rpc.failAll(reason);
     this.confirms?.failAll(reason);
-    this.consumers.closeAll();
+    this.consumers.closeAll(byUser || this.closeWaiter !== null ? null : reason);
     this.acks.reset();
     this.content.reset();
     const w = this.closeWaiter;
@@ -227,7 +233,7 @@ export abstract class ChannelCore<Self> implements InboundChannel, ContentTarget
   /** @internal The connection is gone. */
   connectionLost(err: AmqpClosedConnection | ChannelClosed): void {
     this.awaitingCloseOk = false;
-    this.finish(err);
+    this.finish(err, this.conn.userClosed);
   }
 
   // ---------------------------------------------------------------- incoming

@@ -27,6 +27,11 @@ export interface ChannelHost {
    * recovered; throws `PublishBufferFull` past maxHeldBytes.
    */
   holdPublish(bytes: number, run: () => void, fail: (err: Error) => void): void;
+  /** The user asked the connection to end (close() or transport.close()). */
+  readonly userClosed: boolean;
+  /** Stop reading the socket while `who` holds too much (resumed by resumeReading; not while a channel awaits a reply). */
+  pauseReading(who: object): void;
+  resumeReading(who: object): void;
   /** Hand an error to the connection's onError; never throws. */
   report(err: unknown): void;
   /** The channel is finished with its id. */

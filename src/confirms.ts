@@ -16,6 +16,11 @@ export class ConfirmTracker {
   private readonly pending = new Map<number, Settler>();
 
   /** Register the next publish; its frames must be written right after, in tag order. */
+  /** Publishes waiting for the broker's ack or nack. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
   register(): Promise<void> {
     const tag = this.nextTag++;
     const p = new Promise<void>((resolve, reject) => {

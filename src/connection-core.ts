@@ -86,11 +86,15 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   protected heartbeat: Heartbeat | null = null;
   protected handshake: Handshake | null = null;
   protected opening: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  protected userClosed = false;
+  /** @internal The user asked the connection to end (close() or transport.close()). */
+  userClosed = false;
   protected closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null =
     null;
   protected readonly held: HeldPublishes;
   private lastReceived = 0;
+  /** Consumers whose buffers are full: the socket is not read while any remains and no channel awaits a reply. */
+  private readonly readPausers = new Set<object>();
+  private readingPaused = false;
   /** After a frame error: the socket stays open (≤ 1 s) for the broker's close-ok. */
   private awaitingFinalCloseOk = false;
   private readonly ended: Promise<void>;
@@ -102,7 +106,11 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     this.options = rest;
     this.#password = password ?? 'guest';
     this.held = new HeldPublishes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
-    this.fw = new FrameWriter((chunks, written) => (this.link === null ? true : this.link.write(chunks, written)));
+    this.fw = new FrameWriter((chunks, written) => {
+      // Something went out: if it awaits an answer (a reply, a confirm, close-ok), read again.
+      if (this.readingPaused) this.applyReading();
+      return this.link === null ? true : this.link.write(chunks, written);
+    });
     this.ackFrames = new AckFrames(this.fw);
     this.parser = this.newParser();
     this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
@@ -212,6 +220,30 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     else this.lost(lost, 'destroy', true);
   }
 
+  // ------------------------------------------------------------ read pausing
+
+  /** @internal A consumer holds too much: stop reading the socket until it calls resumeReading. */
+  pauseReading(who: object): void {
+    this.readPausers.add(who);
+    this.applyReading();
+  }
+
+  /** @internal */
+  resumeReading(who: object): void {
+    if (this.readPausers.delete(who)) this.applyReading();
+  }
+
+  /** Pause the socket while a consumer asks and nothing awaits the broker's answer; else read. */
+  private applyReading(): void {
+    const link = this.link;
+    if (link === null) return;
+    const pause = this.readPausers.size > 0 && this.state === 'open' && !this.channels.list().some((ch) => ch.awaitingReply);
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) link.socket.pause();
+    else link.socket.resume();
+  }
+
   // ------------------------------------------------------------ connection methods
 
   private onConnectionMethod(m: IncomingMethod): void {
@@ -269,7 +301,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     if (t.heartbeat === 0) return;
     this.heartbeat = new Heartbeat(t.heartbeat, {
       lastSent: () => this.fw.lastFlush,
-      lastReceived: () => this.lastReceived,
+      // While reading is paused, the broker's heartbeats wait in the socket: silence is not death.
+      lastReceived: () => (this.readingPaused ? Date.now() : this.lastReceived),
       send: () => this.fw.heartbeat(),
       dead: (err) => this.lost(err, 'destroy', true),
     });
@@ -327,6 +360,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   /** Let go of the current link: stop its heartbeat, fail what waits on the writer, release the socket. */
   protected dropLink(err: AmqpClosedConnection, socket: SocketEnd): void {
     this.linkUp = false;
+    this.readPausers.clear();
+    this.readingPaused = false;
     this.heartbeat?.stop();
     this.heartbeat = null;
     this.handshake = null;
