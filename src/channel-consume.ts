@@ -161,8 +161,8 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
       requeue: (tag) => {
         if (this.usable() && this.acks.outstanding(tag)) this.acks.reject(tag, true);
       },
-      pauseReading: (who) => this.conn.pauseReading(who),
-      resumeReading: (who) => this.conn.resumeReading(who),
+      pauseReading: (who) => this.conn.reads.pause(who),
+      resumeReading: (who) => this.conn.reads.resume(who),
     };
   }
 

@@ -5,6 +5,7 @@
 import type { AmqpClosedConnection } from './errors.js';
 import type { AckFrames } from './framing/ack-frames.js';
 import type { FrameWriter } from './framing/frame-writer.js';
+import type { ReadPauser } from './read-pause.js';
 import type { TopologyRecorder } from './recovery/topology.js';
 
 export interface ChannelHost {
@@ -29,9 +30,8 @@ export interface ChannelHost {
   holdPublish(bytes: number, run: () => void, fail: (err: Error) => void): void;
   /** The user asked the connection to end (close() or transport.close()). */
   readonly userClosed: boolean;
-  /** Stop reading the socket while `who` holds too much (resumed by resumeReading; not while a channel awaits a reply). */
-  pauseReading(who: object): void;
-  resumeReading(who: object): void;
+  /** Stop reading the socket while a consumer holds too much (never while a channel awaits the broker). */
+  readonly reads: ReadPauser;
   /** Hand an error to the connection's onError; never throws. */
   report(err: unknown): void;
   /** The channel is finished with its id. */

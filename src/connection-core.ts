@@ -30,6 +30,7 @@ import { Handshake } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { HeldPublishes } from './held-publishes.js';
 import { Link, type LinkHandler } from './link.js';
+import { ReadPause } from './read-pause.js';
 import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HELD_BYTES, type ProtocolOptions } from './options.js';
 import type { RecoveredInfo, RecoveringInfo } from './recovery/events.js';
@@ -86,15 +87,12 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   protected heartbeat: Heartbeat | null = null;
   protected handshake: Handshake | null = null;
   protected opening: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  /** @internal The user asked the connection to end (close() or transport.close()). */
-  userClosed = false;
-  protected closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null =
-    null;
+  /** @internal */ userClosed = false;
+  protected closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null = null;
   protected readonly held: HeldPublishes;
   private lastReceived = 0;
-  /** Consumers whose buffers are full: the socket is not read while any remains and no channel awaits a reply. */
-  private readonly readPausers = new Set<object>();
-  private readingPaused = false;
+  /** @internal Socket reads stopped while a consumer's buffer is full (read-pause.ts): never while a channel awaits the broker. */
+  readonly reads = new ReadPause(this, () => this.state === 'open' && !this.channels.list().some((ch) => ch.awaitingReply));
   /** After a frame error: the socket stays open (≤ 1 s) for the broker's close-ok. */
   private awaitingFinalCloseOk = false;
   private readonly ended: Promise<void>;
@@ -107,8 +105,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     this.#password = password ?? 'guest';
     this.held = new HeldPublishes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
     this.fw = new FrameWriter((chunks, written) => {
-      // Something went out: if it awaits an answer (a reply, a confirm, close-ok), read again.
-      if (this.readingPaused) this.applyReading();
+      if (this.reads.paused) this.reads.apply(); // what goes out may await an answer: then read again
       return this.link === null ? true : this.link.write(chunks, written);
     });
     this.ackFrames = new AckFrames(this.fw);
@@ -220,30 +217,6 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     else this.lost(lost, 'destroy', true);
   }
 
-  // ------------------------------------------------------------ read pausing
-
-  /** @internal A consumer holds too much: stop reading the socket until it calls resumeReading. */
-  pauseReading(who: object): void {
-    this.readPausers.add(who);
-    this.applyReading();
-  }
-
-  /** @internal */
-  resumeReading(who: object): void {
-    if (this.readPausers.delete(who)) this.applyReading();
-  }
-
-  /** Pause the socket while a consumer asks and nothing awaits the broker's answer; else read. */
-  private applyReading(): void {
-    const link = this.link;
-    if (link === null) return;
-    const pause = this.readPausers.size > 0 && this.state === 'open' && !this.channels.list().some((ch) => ch.awaitingReply);
-    if (pause === this.readingPaused) return;
-    this.readingPaused = pause;
-    if (pause) link.socket.pause();
-    else link.socket.resume();
-  }
-
   // ------------------------------------------------------------ connection methods
 
   private onConnectionMethod(m: IncomingMethod): void {
@@ -301,8 +274,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     if (t.heartbeat === 0) return;
     this.heartbeat = new Heartbeat(t.heartbeat, {
       lastSent: () => this.fw.lastFlush,
-      // While reading is paused, the broker's heartbeats wait in the socket: silence is not death.
-      lastReceived: () => (this.readingPaused ? Date.now() : this.lastReceived),
+      lastReceived: () => (this.reads.paused ? Date.now() : this.lastReceived),
       send: () => this.fw.heartbeat(),
       dead: (err) => this.lost(err, 'destroy', true),
     });
@@ -360,8 +332,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   /** Let go of the current link: stop its heartbeat, fail what waits on the writer, release the socket. */
   protected dropLink(err: AmqpClosedConnection, socket: SocketEnd): void {
     this.linkUp = false;
-    this.readPausers.clear();
-    this.readingPaused = false;
+    this.reads.reset();
     this.heartbeat?.stop();
     this.heartbeat = null;
     this.handshake = null;

@@ -39,6 +39,9 @@ describe('README', () => {
   const expectedOutput = [
     /connected\ngot "hello, world" \(text\/plain\)/,
     /^100 confirmed, 0 nacked$/m,
+    /^handled 3, 2 back in the queue, consumer cancelled$/m,
+    /^handled 3, left in queue 0, errors: cannot handle "bad"$/m,
+    /^offset 3: event 3\noffset 4: event 4$/m,
     /^heartbeat 30 frame-max \d+$/m,
     /^reply: HELLO RPC\nreturned: 312 NO_ROUTE$/m,
     /^published 1, received "hello", channel closed with 406$/m,
