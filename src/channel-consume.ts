@@ -85,7 +85,7 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     const iterator = new MessageConsumer(life, this.iteratorHost(noAck), { noAck, autoSettle, highWaterMark });
     const consumer = new Consumer(tag, iterator.push, 1, noAck, this.consumerHost, life);
     const wire = { queue: queueName, noLocal: false, exclusive: o.exclusive ?? false, noWait: false, arguments: args };
-    const qos = o.prefetch === undefined ? Promise.resolve() : this.prefetch(o.prefetch, o.timeout);
+    const qos = o.prefetch === undefined ? Promise.resolve() : this.prefetch(o.prefetch, o);
     return qos.then(() => this.subscribe(consumer, wire, o)).then(() => iterator);
   }
 
@@ -127,9 +127,9 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
   }
 
   /** basic.qos prefetch-count for this channel (global false), recorded for recovery as basicQos does. */
-  private prefetch(count: number, timeout: number | undefined): Promise<void> {
+  private prefetch(count: number, o: opt.Timeout): Promise<void> {
     const args = { prefetchSize: 0, prefetchCount: count, global: false };
-    return this.rpc.request(BASIC_QOS, args, { timeout }).then(() => void this.qos.set(false, args));
+    return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout, signal: o.signal }).then(() => void this.qos.set(false, args));
   }
 
   private duplicate(tag: string): DuplicateConsumerTag {
