@@ -179,13 +179,16 @@ describe('channel.consume(): iterating', () => {
     const s = await session();
     const q = await queueWith(s.channel, 0);
     const consumer = await s.channel.consume(q, { prefetch: 1 });
-    const loop = (async () => {
-      for await (const msg of consumer) msg.ack();
-    })();
+    // Handled from the start: the cancel can arrive before queueDelete resolves.
+    const loop = rejectionOf(
+      (async () => {
+        for await (const msg of consumer) msg.ack();
+      })(),
+    );
     await sleep(50);
     const other = await s.protocol.channel();
     await other.queueDelete(q);
-    const err = await rejectionOf(loop);
+    const err = await loop;
     expect(err).toBeInstanceOf(ConsumerCancelled);
     expect(err).toMatchObject({ consumerTag: consumer.consumerTag, queueName: q });
     expect(consumer.state).toBe('failed');
@@ -200,12 +203,14 @@ describe('channel.consume(): iterating', () => {
     const s = await session();
     const q = await queueWith(s.channel, 0);
     const consumer = await s.channel.consume(q);
-    const loop = (async () => {
-      for await (const _ of consumer) void 0;
-    })();
+    const loop = rejectionOf(
+      (async () => {
+        for await (const _ of consumer) void 0;
+      })(),
+    );
     await sleep(50);
     await rejectionOf(s.channel.queueDeclare(uniqueName('missing'), { passive: true }));
-    const err = await rejectionOf(loop);
+    const err = await loop;
     expect(err).toBeInstanceOf(ChannelClosed);
     expect((err as ChannelClosed).code).toBe(404);
     expect(consumer.state).toBe('failed');
@@ -369,6 +374,18 @@ describe('channel.consume(): misuse', () => {
     expect(await rejectionOf(s.channel.consume(q, { consumerTag: 'mine' }))).toBeInstanceOf(DuplicateConsumerTag);
     await c.cancel();
     expect(s.channel.isOpen).toBe(true);
+  });
+
+  it('an aborted signal rejects with its reason and starts nothing (prefetch included)', async () => {
+    const s = await session();
+    const q = await queueWith(s.channel, 1);
+    const reason = new Error('stop');
+    expect(await rejectionOf(s.channel.consume(q, { prefetch: 5, signal: AbortSignal.abort(reason) }))).toBe(reason);
+    expect(s.channel.consumerTags).toEqual([]);
+    await sleep(100);
+    const check = await s.protocol.channel();
+    expect((await check.queueDeclare(q, { passive: true })).consumerCount).toBe(0);
+    expect(await messageCount(check, q)).toBe(1);
   });
 
   it('consume on a closed channel rejects with its close error', async () => {
