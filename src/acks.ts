@@ -116,6 +116,11 @@ export class DeliveryAcks {
     this.fw.writeMethod(this.channelId, encodeBasicReject, { deliveryTag: tag - this.base, requeue });
   }
 
+  /** Whether `tag` was delivered for acking and is still unsettled (a stale tag never is). */
+  outstanding(tag: number): boolean {
+    return !this.stale(tag) && this.unacked.has(tag);
+  }
+
   /** Every unacked delivery is void (basic.recover redelivers under new tags, or the channel ended). */
   reset(): void {
     this.unacked.reset();

@@ -137,6 +137,11 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
     return this.conn.fw.whenWritten();
   }
 
+  /** @internal Whether this channel waits for the broker (a reply, a confirm, close-ok): its connection must keep reading. */
+  get awaitingReply(): boolean {
+    return this.state === 'closing' || this.rpc.headName() !== undefined || (this.confirms?.waiting ?? 0) > 0;
+  }
+
   protected usable(): boolean {
     return this.state === 'open' && this.conn.state === 'open';
   }
@@ -179,13 +184,13 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
     if (this.state !== 'closed') this.closeAsked = true;
     if (this.state === 'open' && this.conn.state === 'recovering' && !this.conn.linkUp) {
       // Nothing to tell a broker that lost the channel with the link: it is closed here, and not replayed.
-      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
+      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }), true);
       return Promise.resolve();
     }
     // A method on a closed channel rejects (API.md), close() included.
     if (this.state === 'closed') return Promise.reject(this.closedError());
     if (!this.conn.linkUp) {
-      this.finish(this.closedError());
+      this.finish(this.closedError(), true);
       return Promise.resolve();
     }
     this.state = 'closing';
@@ -212,8 +217,9 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
   /**
    * Mark the channel closed: fail what waits, drop consumers, resolve a
    * pending close(). Releases the channel id unless close-ok is still due.
+   * `byUser`: the user closed it (or its connection): consumers end quietly.
    */
-  private finish(reason: AmqpClosedConnection | ChannelClosed): void {
+  private finish(reason: AmqpClosedConnection | ChannelClosed, byUser = false): void {
     if (this.state === 'closed' && this.closeWaiter === null) {
       this.releaseIfDone();
       return;
@@ -224,7 +230,7 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
     this.rpc.failAll(reason);
     this.conn.failHeld(this, reason);
     this.confirms?.failAll(reason);
-    this.consumers.closeAll();
+    this.consumers.closeAll(byUser || this.closeWaiter !== null ? null : reason);
     this.acks.reset();
     this.content.reset();
     const w = this.closeWaiter;
@@ -256,7 +262,7 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
   /** @internal The connection is gone. */
   connectionLost(err: AmqpClosedConnection | ChannelClosed): void {
     this.awaitingCloseOk = false;
-    this.finish(err);
+    this.finish(err, this.conn.userClosed);
   }
 
   // ---------------------------------------------------------------- incoming

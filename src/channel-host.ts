@@ -6,6 +6,7 @@ import type { AmqpClosedConnection } from './errors.js';
 import type { AckFrames } from './framing/ack-frames.js';
 import type { FrameWriter } from './framing/frame-writer.js';
 import type { HoldOwner } from './held-publishes.js';
+import type { ReadPauser } from './read-pause.js';
 import type { TopologyRecorder } from './recovery/topology.js';
 
 export interface ChannelHost {
@@ -35,6 +36,10 @@ export interface ChannelHost {
   releaseHeld(): void;
   /** Fail the publishes held for `owner`, whose channel ended. */
   failHeld(owner: HoldOwner, err: Error): void;
+  /** The user asked the connection to end (close() or transport.close()). */
+  readonly userClosed: boolean;
+  /** Stop reading the socket while a consumer holds too much (never while a channel awaits the broker). */
+  readonly reads: ReadPauser;
   /** Hand an error to the connection's onError; never throws. */
   report(err: unknown): void;
   /** The channel is finished with its id. */

@@ -3,6 +3,8 @@
 
 import type { FieldTable } from './wire/index.js';
 import type { BasicProperties } from '../generated/basic.js';
+import type { SettleMode } from './settle.js';
+import type { StreamOffset } from './stream-offset.js';
 
 export interface Timeout {
   /** Milliseconds to wait for the reply; rejects `TimeoutError` on expiry. */
@@ -58,6 +60,29 @@ export interface ConsumeOptions extends Timeout, NoWait, Args {
   exclusive?: boolean;
   /** Callbacks of this consumer that may run at once (default 1). */
   concurrency?: number;
+  /** 'auto' (ack mode only): ack each delivery once its callback returns or resolves, nack it when it throws or rejects. Default 'manual'. */
+  settle?: SettleMode;
+  /** With settle: 'auto', whether a delivery whose callback failed is requeued (default false: dead-lettered or dropped). */
+  requeueOnError?: boolean;
+  /** Stream queues: where to start reading (`x-stream-offset`). */
+  offset?: StreamOffset;
+}
+
+/** Options of `channel.consume()` (the async-iterator consumer). */
+export interface ConsumeIteratorOptions extends Timeout, Args {
+  noAck?: boolean;
+  exclusive?: boolean;
+  consumerTag?: string;
+  /** basic.qos prefetch-count (global false) sent just before basic.consume. */
+  prefetch?: number;
+  /** Stream queues: where to start reading (`x-stream-offset`). */
+  offset?: StreamOffset;
+  /** Buffered messages above which the connection stops reading its socket (resumed at half); default 1000. */
+  highWaterMark?: number;
+  /** 'auto' (ack mode only): ack the message the loop holds when it asks for the next one. Default 'manual'. */
+  settle?: SettleMode;
+  /** Accepted for symmetry with basicConsume; the iterator never nacks on its own (a message held when the loop is left stays the user's). */
+  requeueOnError?: boolean;
 }
 export interface CancelOptions extends Timeout, NoWait {}
 export interface GetOptions extends Timeout {

@@ -7,7 +7,7 @@
 import { BASIC_CONSUME, BASIC_QOS, type BasicQos } from '../generated/basic.js';
 import { CHANNEL_OPEN } from '../generated/channel.js';
 import { CONFIRM_SELECT } from '../generated/confirm.js';
-import type { AmqpClosedConnection } from './errors.js';
+import { ChannelClosed, type AmqpClosedConnection } from './errors.js';
 import { ChannelCore } from './channel-core.js';
 import type { MethodArgs } from '../generated/dispatch.js';
 import type { RequestId } from '../generated/requests.js';
@@ -67,6 +67,7 @@ export abstract class RecoverableChannel<Self> extends ChannelCore<Self> {
         if (!this.conn.linkUp) throw err;
         this.consumers.remove(c);
         c.state = 'cancelled';
+        c.life.end(err instanceof Error ? err : new Error(String(err)));
         failed(`consumer '${c.tag}' on queue '${args.queue}'`, err);
         if (this.closedInReplay !== null) await this.reopen();
       }
@@ -81,7 +82,7 @@ export abstract class RecoverableChannel<Self> extends ChannelCore<Self> {
 
   /** @internal Recovery without topology: consumers are not registered again, so they end here. */
   forgetConsumers(): void {
-    this.consumers.closeAll();
+    this.consumers.closeAll(new ChannelClosed({ replyText: 'consumer not registered again: recovery without topology' }));
   }
 
   /** @internal Open a channel of recovery's own while the connection is recovering. */

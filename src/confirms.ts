@@ -37,6 +37,11 @@ export class ConfirmTracker {
   }
 
   /** Register the next publish; its frames must be written right after, in tag order. */
+  /** Publishes waiting for the broker's ack or nack. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
   register(bare = false): Promise<void> {
     const tag = this.nextTag++;
     const p = new Promise<void>((resolve, reject) => {

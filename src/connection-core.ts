@@ -30,6 +30,7 @@ import { Handshake } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { HeldPublishes } from './held-publishes.js';
 import { Link, type LinkHandler } from './link.js';
+import { ReadPause } from './read-pause.js';
 import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HELD_BYTES, type ProtocolOptions } from './options.js';
 import { Credentials } from './credentials.js';
@@ -87,11 +88,12 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   protected heartbeat: Heartbeat | null = null;
   protected handshake: Handshake | null = null;
   protected opening: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  protected userClosed = false;
-  protected closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null =
-    null;
+  /** @internal */ userClosed = false;
+  protected closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null = null;
   protected readonly held: HeldPublishes;
   private lastReceived = 0;
+  /** @internal Socket reads stopped while a consumer's buffer is full (read-pause.ts): never while a channel awaits the broker. */
+  readonly reads = new ReadPause(this, () => this.state === 'open' && !this.channels.list().some((ch) => ch.awaitingReply));
   /** After a frame error: the socket stays open (≤ 1 s) for the broker's close-ok. */
   private awaitingFinalCloseOk = false;
   private readonly ended: Promise<void>;
@@ -103,7 +105,10 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     this.options = rest;
     this.credentials = new Credentials(password);
     this.held = new HeldPublishes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
-    this.fw = new FrameWriter((chunks, written) => (this.link === null ? true : this.link.write(chunks, written)));
+    this.fw = new FrameWriter((chunks, written) => {
+      if (this.reads.paused) this.reads.apply(); // what goes out may await an answer: then read again
+      return this.link === null ? true : this.link.write(chunks, written);
+    });
     this.ackFrames = new AckFrames(this.fw);
     this.parser = this.newParser();
     this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
@@ -268,7 +273,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
     if (t.heartbeat === 0) return;
     this.heartbeat = new Heartbeat(t.heartbeat, {
       lastSent: () => this.fw.lastFlush,
-      lastReceived: () => this.lastReceived,
+      lastReceived: () => (this.reads.paused ? Date.now() : this.lastReceived),
       send: () => this.fw.heartbeat(),
       dead: (err) => this.lost(err, 'destroy', true),
     });
@@ -326,6 +331,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   /** Let go of the current link: stop its heartbeat, fail what waits on the writer, release the socket. */
   protected dropLink(err: AmqpClosedConnection, socket: SocketEnd): void {
     this.linkUp = false;
+    this.reads.reset();
     this.heartbeat?.stop();
     this.heartbeat = null;
     this.handshake = null;

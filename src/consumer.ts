@@ -5,6 +5,7 @@
 
 import type { Envelope } from './framing/envelope.js';
 import type { BasicConsume, BasicProperties } from '../generated/basic.js';
+import type { ConsumerLifecycle } from './consumer-state.js';
 
 /** A consumer callback; `Ch` is the channel type it receives (Channel). */
 export type ConsumerCallbackOf<Ch> = (channel: Ch, body: Buffer, envelope: Envelope, properties: BasicProperties) => void | Promise<void>;
@@ -46,6 +47,8 @@ export class Consumer<Ch> {
     readonly concurrency: number,
     readonly noAck: boolean,
     private readonly host: ConsumerHost<Ch>,
+    /** What the user sees of this consumer (state, error, closed, cancel). */
+    readonly life: ConsumerLifecycle,
   ) {}
 
   /**

@@ -4,6 +4,7 @@
 // (requeue) rather than treat an unknown tag as a protocol error.
 
 import type { Consumer } from './consumer.js';
+import { ConsumerCancelled } from './errors.js';
 
 /** How many cancelled consumer tags a channel remembers (to reject their late deliveries). */
 const CANCELLED_MEMORY = 1024;
@@ -42,11 +43,12 @@ export class ConsumerRegistry<Ch> {
     this.remember(consumer.tag, consumer.noAck);
   }
 
-  /** The broker cancelled `consumer`: it is gone, what it buffered still runs. */
+  /** The broker cancelled `consumer`: it is gone, what it buffered still runs (an iterator ends with ConsumerCancelled). */
   cancelledByServer(consumer: Consumer<Ch>): void {
     this.active.delete(consumer.tag);
     this.remember(consumer.tag, consumer.noAck);
     consumer.state = 'cancelled';
+    consumer.life.end(new ConsumerCancelled(consumer.tag, consumer.recorded?.queue ?? ''));
     consumer.pump();
   }
 
@@ -58,11 +60,12 @@ export class ConsumerRegistry<Ch> {
     return noAck ? 'drop' : 'requeue';
   }
 
-  /** The channel ended: every consumer is cancelled and its buffer dropped. */
-  closeAll(): void {
+  /** The channel ended (`err` null: as the user asked): every consumer is cancelled and its buffer dropped. */
+  closeAll(err: Error | null): void {
     for (const c of this.active.values()) {
       c.state = 'cancelled';
       c.takeBuffered();
+      c.life.end(err);
     }
     this.active.clear();
     this.cancelled.clear();
@@ -70,7 +73,10 @@ export class ConsumerRegistry<Ch> {
 
   /** The link dropped: buffered deliveries are void (the broker requeues them); consumers stay. */
   dropBuffered(): void {
-    for (const c of this.active.values()) c.takeBuffered();
+    for (const c of this.active.values()) {
+      c.takeBuffered();
+      c.life.sink?.linkDown();
+    }
     this.cancelled.clear();
   }
 

@@ -156,10 +156,11 @@ export class DuplicateConsumerTag extends AmqpError {}
 /** The broker cancelled a consumer (e.g. its queue was deleted). */
 export class ConsumerCancelled extends AmqpError {
   constructor(
-    /** The tag of the cancelled consumer. */
     readonly consumerTag: string,
+    /** The queue it consumed from ('' when not known). */
+    readonly queueName = '',
   ) {
-    super(`consumer ${consumerTag} was cancelled by the broker`);
+    super(`consumer ${consumerTag}${queueName === '' ? '' : ` on queue '${queueName}'`} was cancelled by the broker`);
   }
 }
 

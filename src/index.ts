@@ -15,6 +15,7 @@ export type {
   PublishOptions,
   QosOptions,
   ConsumeOptions,
+  ConsumeIteratorOptions,
   CancelOptions,
   GetOptions,
   NackOptions,
@@ -25,7 +26,11 @@ export type {
 } from './channel-options.js';
 export { type ConsumerCallback } from './channel.js';
 export type { ChannelEvents } from './channel-events.js';
-export { type ConsumerState } from './consumer.js';
+export { Consumer } from './consumer-iterator.js';
+export { type ConsumerState, type ConsumerHandle } from './consumer-state.js';
+export { Message } from './message.js';
+export type { StreamOffset } from './stream-offset.js';
+export type { SettleMode } from './settle.js';
 export { Envelope, ReturnEnvelope } from './framing/envelope.js';
 export { BasicProperties as Properties, type BasicPropertiesInit as PropertiesInit } from '../generated/basic.js';
 export { Decimal, TypedValue, typed, type FieldTable, type FieldValue, type WireTypeName } from './wire/index.js';

@@ -57,6 +57,11 @@ export class UnackedTags {
     this.compact();
   }
 
+  /** Whether `tag` is still outstanding. */
+  has(tag: number): boolean {
+    return this.oldest() === tag || this.find(tag) >= 0;
+  }
+
   reset(): void {
     this.tags.length = 0;
     this.head = 0;
