@@ -1,7 +1,7 @@
 // publish: one message (or --count of them, at --rate) from the argument,
 // a file or stdin, with properties and headers from flags.
 
-import { PublishFailed, type Channel } from '../index.js';
+import { MessageReturned, PublishFailed, type Channel } from '../index.js';
 import { UsageError, type Command, type Invocation } from './command.js';
 import { Pacer, Window } from './flow.js';
 import { note, readAll, readBodyFile } from './io.js';
@@ -74,7 +74,14 @@ export const publish: Command = {
       };
       for (let i = 0; i < count && window.firstError === null; i++) {
         await pacer.due(i);
-        await window.add(() => ch.publish(payload, exchange, routingKey, properties, { mandatory }));
+        // On a confirm channel a returned message rejects its own publish (MessageReturned): count it.
+        await window.add(() =>
+          ch.publish(payload, exchange, routingKey, properties, { mandatory }).catch((e: unknown) => {
+            if (!(e instanceof MessageReturned)) throw e;
+            returns++;
+            returned = `${e.replyCode} ${e.replyText}`;
+          }),
+        );
       }
       await window.drain();
     });
