@@ -4,7 +4,8 @@
 
 import type { ExchangeBind } from '../generated/exchange.js';
 import type { QueueBind, QueueUnbind } from '../generated/queue.js';
-import type { BindOptions, ExchangeDeclareOptions, QueueDeclareOptions } from './channel-options.js';
+import { TimeoutError } from './errors.js';
+import type { BindOptions, ExchangeDeclareOptions, QueueDeclareOptions, Timeout } from './channel-options.js';
 import type { BindingRecord } from './recovery/topology.js';
 
 /** A rejected promise that is not reported as unhandled if the caller ignores it (publish). */
@@ -12,6 +13,41 @@ export function quietRejection(err: unknown): Promise<never> {
   const p = Promise.reject(err);
   p.catch(() => undefined);
   return p;
+}
+
+/**
+ * `p` bounded by `o.timeout` and `o.signal`: rejects with `TimeoutError` or
+ * the signal's reason when they come first, after `giveUp` (which drops a
+ * publish still held). Never reported as unhandled.
+ */
+export function bound(p: Promise<void>, o: Timeout, giveUp: () => void): Promise<void> {
+  const out = new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | null = null;
+    const done = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+    };
+    const expire = (err: unknown): void => {
+      done();
+      giveUp();
+      reject(err);
+    };
+    const onAbort = (): void => expire(o.signal!.reason);
+    if (o.timeout !== undefined) timer = setTimeout(() => expire(new TimeoutError(`publish: not settled within ${o.timeout} ms`)), o.timeout);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      () => {
+        done();
+        resolve();
+      },
+      (err: unknown) => {
+        done();
+        reject(err);
+      },
+    );
+  });
+  out.catch(() => undefined);
+  return out;
 }
 
 /** The flags queue.declare and exchange.declare share, with their defaults. */

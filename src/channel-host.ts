@@ -32,6 +32,8 @@ export interface ChannelHost {
    * `PublishBufferFull` past maxHeldBytes (one budget per connection).
    */
   holdPublish(bytes: number, run: () => void, fail: (err: Error) => void, owner: HoldOwner): void;
+  /** A held publish gave up waiting (its timeout or signal): it is never sent. */
+  dropHeld(run: () => void): void;
   /** Run the held publishes nothing holds any more (a channel's flow became active). */
   releaseHeld(): void;
   /** Fail the publishes held for `owner`, whose channel ended. */

@@ -42,7 +42,13 @@ export interface ExchangeDeleteOptions extends Timeout, NoWait {
 export interface BindOptions extends Timeout, NoWait, Args {}
 export interface QueueUnbindOptions extends Timeout, Args {}
 export interface PurgeOptions extends Timeout, NoWait {}
-export interface PublishOptions {
+/**
+ * `timeout` and `signal` bound the wait while the publish is held (blocked,
+ * paused by flow, recovering) and the wait for its confirm; on expiry a
+ * held publish is dropped, never sent, while one already written may still
+ * be confirmed later (its promise has already rejected).
+ */
+export interface PublishOptions extends Timeout {
   mandatory?: boolean;
   immediate?: boolean;
 }

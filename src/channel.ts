@@ -12,7 +12,7 @@ import { CONFIRM_SELECT } from '../generated/confirm.js';
 import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND } from '../generated/exchange.js';
 import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
 import { TX_COMMIT, TX_ROLLBACK, TX_SELECT } from '../generated/tx.js';
-import { declareFlags, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
+import { bound, declareFlags, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
 import type { CancellationCallbackOf, ReturnCallbackOf } from './channel-core.js';
 import { ConsumingChannel } from './channel-consume.js';
 import type { ChannelHost } from './channel-host.js';
@@ -167,10 +167,30 @@ export class Channel extends ConsumingChannel<Channel> {
     properties?: BasicPropertiesInit,
     o?: PublishOptions,
   ): Promise<void> {
+    if (o !== undefined && (o.timeout !== undefined || o.signal !== undefined)) return this.boundedPublish(payload, exchangeName, routingKey, properties, o);
     if ((this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting()) {
       return this.hold(payload, exchangeName, routingKey, properties, o);
     }
     return this.publishNow(payload, exchangeName, routingKey, properties, o);
+  }
+
+  /** A publish with a timeout or signal: it rejects when they expire first; held, it is then never sent. */
+  private boundedPublish(
+    payload: string | Uint8Array,
+    exchangeName: string,
+    routingKey: string,
+    properties: BasicPropertiesInit | undefined,
+    o: PublishOptions,
+  ): Promise<void> {
+    if (o.signal?.aborted) return quietRejection(o.signal.reason);
+    const waiting = (this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting();
+    let run: (() => void) | null = null;
+    const p = waiting
+      ? this.hold(payload, exchangeName, routingKey, properties, o, (r) => (run = r))
+      : this.publishNow(payload, exchangeName, routingKey, properties, o);
+    return bound(p, o, () => {
+      if (run !== null) this.conn.dropHeld(run);
+    });
   }
 
   /**
@@ -181,7 +201,8 @@ export class Channel extends ConsumingChannel<Channel> {
    */
   waitForConfirms(o: Timeout = {}): Promise<void> {
     if (this.confirms === null) return Promise.reject(new TypeError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)'));
-    return waitForAll(this.confirms, this.held, o.timeout);
+    const all = waitForAll(this.confirms, this.held, o.timeout);
+    return o.signal === undefined ? all : bound(all, { signal: o.signal }, () => undefined);
   }
 
   /** Blocked, recovering or paused by the broker's flow: the publish waits its turn (PublishBufferFull past maxHeldBytes). */
@@ -191,10 +212,13 @@ export class Channel extends ConsumingChannel<Channel> {
     routingKey: string,
     properties: BasicPropertiesInit | undefined,
     o: PublishOptions | undefined,
+    holding?: (run: () => void) => void,
   ): Promise<void> {
     const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : (payload?.length ?? 0);
     const held = new Promise<void>((resolve, reject) => {
-      this.conn.holdPublish(bytes, () => this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject), reject, this);
+      const run = (): void => void this.publishNow(payload, exchangeName, routingKey, properties, o).then(resolve, reject);
+      this.conn.holdPublish(bytes, run, reject, this);
+      holding?.(run);
     });
     held.catch(() => undefined);
     // Until it settles, waitForConfirms waits for it too.

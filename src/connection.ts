@@ -169,6 +169,11 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
     this.held.hold(bytes, run, fail, owner);
   }
 
+  /** @internal A held publish gave up waiting (its timeout or signal): it is never sent. */
+  dropHeld(run: () => void): void {
+    this.held.drop(run);
+  }
+
   /** @internal Fail the publishes held for a channel that ended. */
   failHeld(owner: HoldOwner, err: Error): void {
     this.held.failOwner(owner, err);

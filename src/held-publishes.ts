@@ -57,6 +57,14 @@ export class HeldPublishes {
     for (const h of ready) h.run();
   }
 
+  /** The publish whose `run` this is gave up waiting (timeout, abort): it is never sent. */
+  drop(run: () => void): void {
+    const i = this.held.findIndex((h) => h.run === run);
+    if (i < 0) return;
+    this.bytes -= this.held[i]!.bytes;
+    this.held.splice(i, 1);
+  }
+
   /** Fail the publishes held for `owner` (its channel ended), in order. */
   failOwner(owner: HoldOwner, err: Error): void {
     if (!this.held.some((h) => h.owner === owner)) return;

@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AmqpClosedConnection,
+  EmptyQueue,
   PublishBufferFull,
+  TimeoutError,
   connect,
   type AmqpProtocol,
   type Channel,
@@ -267,5 +269,47 @@ describe.skipIf(!LOCAL_BROKER)('recovery through a proxy', () => {
     expect(p.state).toBe('open');
     await p.close();
     t.close();
+  });
+});
+
+describe.skipIf(!LOCAL_BROKER)('publish timeout and signal', () => {
+  it('a held publish that times out or is aborted is dropped, never sent, and frees its bytes', async () => {
+    const { proxy, p } = await throughProxy({ maxHeldBytes: 1000, recovery: { initialDelay: 500, maxDelay: 500 } });
+    const ch = await p.channel();
+    const q = uniqueName('rec-bounded');
+    await ch.queueDeclare(q, { exclusive: true });
+    const disconnected = once(p, 'disconnected');
+    proxy.cut();
+    await disconnected;
+    const timedOut = ch.publish(Buffer.alloc(700), '', q, {}, { timeout: 50 });
+    const c = new AbortController();
+    const aborted = ch.publish('aborted', '', q, {}, { signal: c.signal });
+    c.abort();
+    expect(await rejectionOf(aborted)).toBe(c.signal.reason);
+    expect(await rejectionOf(timedOut)).toBeInstanceOf(TimeoutError);
+    // Its 700 bytes no longer count: this one fits.
+    const kept = ch.publish(Buffer.alloc(700), '', q, {}, { timeout: 10_000 });
+    await kept;
+    const got = await ch.basicGet(q, { noAck: true });
+    expect(got.message.length).toBe(700);
+    expect(await rejectionOf(ch.basicGet(q, { noAck: true }))).toBeInstanceOf(EmptyQueue);
+    const pre = new AbortController();
+    pre.abort();
+    expect(await rejectionOf(ch.publish('never', '', q, {}, { signal: pre.signal }))).toBe(pre.signal.reason);
+  });
+
+  it('a confirm that does not come in time rejects TimeoutError; the broker may still confirm it, and waitForConfirms counts that', async () => {
+    const { proxy, p } = await throughProxy();
+    const ch = await p.channel();
+    await ch.confirmSelect();
+    const q = uniqueName('rec-confirm-timeout');
+    await ch.queueDeclare(q, { exclusive: true });
+    proxy.pause();
+    const late = ch.publish('late', '', q, {}, { timeout: 100 });
+    expect(await rejectionOf(late)).toBeInstanceOf(TimeoutError);
+    proxy.resume();
+    await ch.waitForConfirms({ timeout: 5000 });
+    const got = await ch.basicGet(q, { noAck: true });
+    expect(got.message.toString()).toBe('late');
   });
 });
