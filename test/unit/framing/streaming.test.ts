@@ -3,12 +3,12 @@
 // copied once, into the message buffer; a body frame that arrives whole is
 // still handed over as a view. Wired here as the connection wires them.
 import { describe, expect, it } from 'vitest';
-import { FrameParser } from '../../src/framing/frame-parser.js';
-import { ContentAssembler } from '../../src/framing/content.js';
-import { decodeDeliver } from '../../src/framing/inbound.js';
-import { FrameError } from '../../src/errors.js';
-import { Reader } from '../../src/wire/index.js';
-import { BASIC_DELIVER, decodeBasicProperties } from '../../generated/index.js';
+import { FrameParser } from '../../../src/framing/frame-parser.js';
+import { ContentAssembler } from '../../../src/framing/content.js';
+import { decodeDeliver } from '../../../src/framing/inbound.js';
+import { FrameError } from '../../../src/errors.js';
+import { Reader } from '../../../src/wire/index.js';
+import { BASIC_DELIVER, decodeBasicProperties } from '../../../generated/index.js';
 
 function frame(type: number, channel: number, payload: Buffer, end = 0xce): Buffer {
   const h = Buffer.alloc(7);

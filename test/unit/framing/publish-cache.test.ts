@@ -3,9 +3,9 @@
 // writes, whatever the sequence of exchanges, routing keys and flags.
 
 import { describe, expect, it } from 'vitest';
-import { encodeBasicPublish, type BasicPropertiesInit } from '../../generated/index.js';
-import { FrameWriter } from '../../src/framing/frame-writer.js';
-import { PublishFrameCache, writeContent, writePublish } from '../../src/framing/publish-frames.js';
+import { encodeBasicPublish, type BasicPropertiesInit } from '../../../generated/index.js';
+import { FrameWriter } from '../../../src/framing/frame-writer.js';
+import { PublishFrameCache, writeContent, writePublish } from '../../../src/framing/publish-frames.js';
 
 type Publish = [exchange: string, routingKey: string, flags: number, properties: BasicPropertiesInit | undefined, body: string];
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startProxy, type TcpProxy } from './tcp-proxy.js';
+import { startProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 
 // A local echo server (no broker involved) that records what it received.
 interface Echo {

@@ -4,12 +4,12 @@
 // would not have.
 
 import { describe, expect, it } from 'vitest';
-import { encodeBasicAck, encodeBasicQos } from '../../generated/index.js';
-import { FrameWriter } from '../../src/framing/frame-writer.js';
-import { AckFrames } from '../../src/framing/ack-frames.js';
-import { writePublish } from '../../src/framing/publish-frames.js';
-import { UnackedTags } from '../../src/unacked.js';
-import { Writer } from '../../src/wire/index.js';
+import { encodeBasicAck, encodeBasicQos } from '../../../generated/index.js';
+import { FrameWriter } from '../../../src/framing/frame-writer.js';
+import { AckFrames } from '../../../src/framing/ack-frames.js';
+import { writePublish } from '../../../src/framing/publish-frames.js';
+import { UnackedTags } from '../../../src/unacked.js';
+import { Writer } from '../../../src/wire/index.js';
 
 /** A writer whose flushes are collected into `out`. */
 function writer(): { fw: FrameWriter; acks: AckFrames; out: Uint8Array[] } {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startTlsProxy, testCertificates, type TlsProxy } from './tls-proxy.js';
+import { startTlsProxy, testCertificates, type TlsProxy } from '../../support/tls-proxy.js';
 
 function handleCounts(): Map<string, number> {
   const m = new Map<string, number>();

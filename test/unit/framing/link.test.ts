@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Link } from '../../src/link.js';
+import { Link } from '../../../src/link.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {

@@ -19,7 +19,7 @@ import {
   u8,
   type FakeServer,
   type Frame,
-} from './fake-server.js';
+} from '../../support/fake-server.js';
 
 // A raw client: a net socket plus a byte buffer to read frames from.
 class RawClient {
@@ -166,7 +166,7 @@ describe('fake-server', () => {
   });
 
   test('handshake brings a raw client to the open state, then sends anything', async () => {
-    let seen: Awaited<ReturnType<import('./fake-server.js').FakeConnection['handshake']>> | undefined;
+    let seen: Awaited<ReturnType<import('../../support/fake-server.js').FakeConnection['handshake']>> | undefined;
     const server = await serve(async (conn) => {
       expect(conn.header.equals(PROTOCOL_HEADER)).toBe(true);
       seen = await conn.handshake({ channelMax: 10, frameMax: 8192, heartbeat: 7 });

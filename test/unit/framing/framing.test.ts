@@ -1,10 +1,10 @@
 // FrameParser and FrameWriter on their own: no socket, no broker.
 import { describe, expect, it } from 'vitest';
-import { FrameParser } from '../../src/framing/frame-parser.js';
-import { FrameWriter } from '../../src/framing/frame-writer.js';
-import { writeContent } from '../../src/framing/publish-frames.js';
-import { FrameError } from '../../src/errors.js';
-import { encodeBasicPublish } from '../../generated/index.js';
+import { FrameParser } from '../../../src/framing/frame-parser.js';
+import { FrameWriter } from '../../../src/framing/frame-writer.js';
+import { writeContent } from '../../../src/framing/publish-frames.js';
+import { FrameError } from '../../../src/errors.js';
+import { encodeBasicPublish } from '../../../generated/index.js';
 
 interface Seen {
   type: number;
