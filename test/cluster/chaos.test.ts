@@ -20,7 +20,7 @@ import {
   type RecoveredInfo,
   type Transport,
 } from '../../src/index.js';
-import { sleep, uniqueName, waitFor } from '../integration/helpers.js';
+import { sleep, uniqueName, waitFor } from '../support/broker.js';
 import { CLUSTER_HOSTS, clusterPort, closeConnections, killNode, startApp, startNode, stopApp, type ClusterNode } from '../support/cluster.js';
 
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 3);

@@ -6,7 +6,7 @@
 // Run with `npm run test:cluster` (which brings the cluster up and down).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
-import { uniqueName, waitFor } from '../integration/helpers.js';
+import { uniqueName, waitFor } from '../support/broker.js';
 import {
   CLUSTER_HOSTS,
   CLUSTER_NODES,

@@ -5,7 +5,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, fromUrl, ChannelClosed, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, rejectionOf, sleep, uniqueName, waitFor } from './helpers.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT, rejectionOf, sleep, uniqueName, waitFor } from '../support/broker.js';
 
 let session: { t: Transport; p: AmqpProtocol } | null = null;
 afterEach(async () => {

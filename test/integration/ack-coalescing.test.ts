@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, connect, parseUrl, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, rejectionOf, uniqueName, waitFor } from './helpers.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT, rejectionOf, uniqueName, waitFor } from '../support/broker.js';
 
 interface Settle {
   kind: 'ack' | 'nack' | 'reject';

@@ -1,7 +1,7 @@
 // Broker-wide: raises a memory alarm on the local broker. Runs serially
 // (see vitest.config.ts) and always restores the watermark.
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOCAL_BROKER, openSession, rabbitmqctl, sleep, waitFor } from './helpers.js';
+import { LOCAL_BROKER, openSession, rabbitmqctl, sleep, waitFor } from '../support/broker.js';
 
 const WATERMARK = process.env.RABBITMQ_MEMORY_WATERMARK ?? '0.4';
 

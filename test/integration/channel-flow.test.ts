@@ -19,7 +19,7 @@ import {
   type FakeConnection,
   type FakeServer,
 } from '../support/fake-server.js';
-import { rejectionOf, sleep } from './helpers.js';
+import { rejectionOf, sleep } from '../support/broker.js';
 
 let fake: FakeServer | undefined;
 const cleanups: (() => Promise<void> | void)[] = [];

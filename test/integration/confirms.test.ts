@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, MessageReturned, PublishFailed, ReturnEnvelope, Properties, AmqpClosedConnection, type Channel } from '../../src/index.js';
-import { openSession, rejectionOf, uniqueName, waitFor, type Session } from './helpers.js';
+import { openSession, rejectionOf, uniqueName, waitFor, type Session } from '../support/broker.js';
 
 describe('publisher confirms and returns', () => {
   let s: Session;

@@ -12,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { connectionCloseOk, startFakeServer, type FakeServer } from '../support/fake-server.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, liveHandles, openSession, rejectionOf, sleep } from './helpers.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT, liveHandles, openSession, rejectionOf, sleep } from '../support/broker.js';
 
 const broker = { host: BROKER_HOST, port: BROKER_PORT };
 

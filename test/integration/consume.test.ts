@@ -12,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { connect } from '../../src/index.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
+import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
 
 interface Got {
   body: Buffer;

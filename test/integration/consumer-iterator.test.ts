@@ -16,7 +16,7 @@ import {
   type ConsumerHandle,
 } from '../../src/index.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, liveHandles, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
+import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, liveHandles, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
 
 const sessions: Session[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -2,7 +2,7 @@
 import amqplib from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Decimal } from '../../src/index.js';
-import { AMQP_URL, openSession, waitFor, type Session } from './helpers.js';
+import { AMQP_URL, openSession, waitFor, type Session } from '../support/broker.js';
 
 describe('interoperability with amqplib', () => {
   let s: Session;

@@ -6,7 +6,7 @@
 // bodies included. Also waitForConfirms. Against the real broker.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, MessageReturned, PublishFailed, type Channel } from '../../src/index.js';
-import { liveHandles, openSession, rejectionOf, sleep, uniqueName, type Session } from './helpers.js';
+import { liveHandles, openSession, rejectionOf, sleep, uniqueName, type Session } from '../support/broker.js';
 
 let s: Session | undefined;
 afterEach(async () => {

@@ -10,7 +10,7 @@ import {
   type Properties,
   type RpcHandler,
 } from '../../src/index.js';
-import { openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from './helpers.js';
+import { openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
 
 /** A session with an exclusive request queue (gone with the connection). */
 async function withQueue(prefix: string, args = {}): Promise<{ s: Session; q: string }> {

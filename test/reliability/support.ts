@@ -4,9 +4,9 @@ import { createHook } from 'node:async_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect } from 'vitest';
-import { rabbitmqctl, sleep } from '../integration/helpers.js';
+import { rabbitmqctl, sleep } from '../support/broker.js';
 
-export { AMQP_URL, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, closeIfOpen, rabbitmqctl, sleep, uniqueName, waitFor, rejectionOf } from '../integration/helpers.js';
+export { AMQP_URL, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, closeIfOpen, rabbitmqctl, sleep, uniqueName, waitFor, rejectionOf } from '../support/broker.js';
 
 export const WATERMARK = process.env.RABBITMQ_MEMORY_WATERMARK ?? '0.4';
 
