@@ -20,7 +20,8 @@ import {
   type RecoveredInfo,
   type Transport,
 } from '../../src/index.js';
-import { sleep, uniqueName, waitFor } from '../support/broker.js';
+import { uniqueName } from '../support/broker.js';
+import { sleep, waitFor } from '../support/async.js';
 import { CLUSTER_HOSTS, clusterPort, closeConnections, killNode, startApp, startNode, stopApp, type ClusterNode } from '../support/cluster.js';
 
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 3);

@@ -6,7 +6,8 @@
 // Run with `npm run test:cluster` (which brings the cluster up and down).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
-import { uniqueName, waitFor } from '../support/broker.js';
+import { uniqueName } from '../support/broker.js';
+import { waitFor } from '../support/async.js';
 import {
   CLUSTER_HOSTS,
   CLUSTER_NODES,

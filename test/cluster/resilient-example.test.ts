@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_HOSTS, closeConnections } from '../support/cluster.js';
-import { waitFor } from '../support/broker.js';
+import { waitFor } from '../support/async.js';
 
 describe('examples/resilient.ts', () => {
   it('keeps every confirmed message through close_connections on every node', async () => {

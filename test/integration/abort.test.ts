@@ -5,7 +5,8 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, fromUrl, ChannelClosed, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, rejectionOf, sleep, uniqueName, waitFor } from '../support/broker.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT, uniqueName } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 let session: { t: Transport; p: AmqpProtocol } | null = null;
 afterEach(async () => {

@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, connect, parseUrl, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, rejectionOf, uniqueName, waitFor } from '../support/broker.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT, uniqueName } from '../support/broker.js';
+import { rejectionOf, waitFor } from '../support/async.js';
 
 interface Settle {
   kind: 'ack' | 'nack' | 'reject';

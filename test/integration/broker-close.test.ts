@@ -1,7 +1,8 @@
 // The real broker closing our connection (rabbitmqctl close_connection: 320).
 import { describe, expect, it } from 'vitest';
 import { AmqpClosedConnection } from '../../src/index.js';
-import { LOCAL_BROKER, openSession, rabbitmqctl, rejectionOf } from '../support/broker.js';
+import { LOCAL_BROKER, openSession, rabbitmqctl } from '../support/broker.js';
+import { rejectionOf } from '../support/async.js';
 
 describe.skipIf(!LOCAL_BROKER)('connection closed by the broker', () => {
   it('reports CONNECTION_FORCED (320) to onError once and fails later calls with the same error', async () => {

@@ -19,7 +19,7 @@ import {
   type FakeConnection,
   type FakeServer,
 } from '../support/fake-server.js';
-import { rejectionOf, sleep } from '../support/broker.js';
+import { rejectionOf, sleep } from '../support/async.js';
 
 let fake: FakeServer | undefined;
 const cleanups: (() => Promise<void> | void)[] = [];

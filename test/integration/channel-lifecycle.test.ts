@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, ChannelClosed, connect, type AmqpProtocol, type Channel } from '../../src/index.js';
 import { encodeBasicQos } from '../../generated/basic.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, closeIfOpen, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, closeIfOpen, openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

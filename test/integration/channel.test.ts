@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, ChannelClosed, TimeoutError, connect } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { BROKER_HOST, BROKER_PORT, openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, waitFor } from '../support/async.js';
 
 describe('channel: queues and exchanges', () => {
   let s: Session;

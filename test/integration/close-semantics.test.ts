@@ -3,7 +3,8 @@
 // error; a close() while a close is in progress waits for that close.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, ChannelClosed } from '../../src/index.js';
-import { openSession, rejectionOf, uniqueName, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf } from '../support/async.js';
 
 describe('close() of a closed channel or connection', () => {
   let s: Session | undefined;

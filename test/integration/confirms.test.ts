@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, MessageReturned, PublishFailed, ReturnEnvelope, Properties, AmqpClosedConnection, type Channel } from '../../src/index.js';
-import { openSession, rejectionOf, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, waitFor } from '../support/async.js';
 
 describe('publisher confirms and returns', () => {
   let s: Session;

@@ -12,7 +12,9 @@ import {
 } from '../../src/index.js';
 import { connectionCloseOk, startFakeServer, type FakeServer } from '../support/fake-server.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, liveHandles, openSession, rejectionOf, sleep } from '../support/broker.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT, openSession } from '../support/broker.js';
+import { rejectionOf, sleep } from '../support/async.js';
+import { liveHandles } from '../support/leaks.js';
 
 const broker = { host: BROKER_HOST, port: BROKER_PORT };
 

@@ -12,7 +12,8 @@ import {
 } from '../../src/index.js';
 import { connect } from '../../src/index.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { BROKER_HOST, BROKER_PORT, openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 interface Got {
   body: Buffer;

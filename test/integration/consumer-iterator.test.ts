@@ -16,7 +16,9 @@ import {
   type ConsumerHandle,
 } from '../../src/index.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, liveHandles, openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
+import { liveHandles } from '../support/leaks.js';
 
 const sessions: Session[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { AmqpClosedConnection, connect, fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
 import { startTlsNode, tlsNodeAvailable, type TlsNode } from '../support/tls-node.js';
-import { rejectionOf, uniqueName } from '../support/broker.js';
+import { uniqueName } from '../support/broker.js';
+import { rejectionOf } from '../support/async.js';
 
 const q = encodeURIComponent;
 

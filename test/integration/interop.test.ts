@@ -2,7 +2,8 @@
 import amqplib from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Decimal } from '../../src/index.js';
-import { AMQP_URL, openSession, waitFor, type Session } from '../support/broker.js';
+import { AMQP_URL, openSession, type Session } from '../support/broker.js';
+import { waitFor } from '../support/async.js';
 
 describe('interoperability with amqplib', () => {
   let s: Session;

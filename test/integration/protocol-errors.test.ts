@@ -23,7 +23,7 @@ import {
   type FakeConnection,
   type FakeServer,
 } from '../support/fake-server.js';
-import { rejectionOf, sleep, waitFor } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 let fake: FakeServer | undefined;
 afterEach(async () => {

@@ -6,7 +6,9 @@
 // bodies included. Also waitForConfirms. Against the real broker.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, MessageReturned, PublishFailed, type Channel } from '../../src/index.js';
-import { liveHandles, openSession, rejectionOf, sleep, uniqueName, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, sleep } from '../support/async.js';
+import { liveHandles } from '../support/leaks.js';
 
 let s: Session | undefined;
 afterEach(async () => {

@@ -10,7 +10,8 @@ import {
   type Properties,
   type RpcHandler,
 } from '../../src/index.js';
-import { openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 /** A session with an exclusive request queue (gone with the connection). */
 async function withQueue(prefix: string, args = {}): Promise<{ s: Session; q: string }> {

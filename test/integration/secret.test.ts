@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, type AmqpProtocol, type Transport } from '../../src/index.js';
 import { connectionClose, startFakeServer } from '../support/fake-server.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, rejectionOf } from '../support/broker.js';
+import { BROKER_HOST, BROKER_PORT } from '../support/broker.js';
+import { rejectionOf } from '../support/async.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {

@@ -5,7 +5,8 @@
 // reaches onError), and never settles a delivery the user settled by hand.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Channel, type Message } from '../../src/index.js';
-import { openSession, rejectionOf, sleep, uniqueName, waitFor, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 const sessions: Session[] = [];
 afterEach(async () => {

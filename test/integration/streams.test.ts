@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Properties, typed, type Channel, type Consumer } from '../../src/index.js';
 import { streamOffsetArgument, streamOffsetOf } from '../../src/stream-offset.js';
-import { openSession, sleep, uniqueName, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { sleep } from '../support/async.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, fromUrl } from '../../src/index.js';
 import { startTlsProxy, type TlsProxy } from '../support/tls-proxy.js';
-import { BROKER_HOST, BROKER_PORT, rejectionOf, uniqueName } from '../support/broker.js';
+import { BROKER_HOST, BROKER_PORT, uniqueName } from '../support/broker.js';
+import { rejectionOf } from '../support/async.js';
 
 describe('TLS', () => {
   let proxy: TlsProxy | undefined;

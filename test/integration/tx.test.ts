@@ -2,7 +2,8 @@
 // rollback against the broker, and RabbitMQ's refusal of tx on a confirm channel.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, EmptyQueue } from '../../src/index.js';
-import { openSession, rejectionOf, uniqueName, type Session } from '../support/broker.js';
+import { openSession, uniqueName, type Session } from '../support/broker.js';
+import { rejectionOf } from '../support/async.js';
 
 describe('transactions', () => {
   let s: Session | undefined;

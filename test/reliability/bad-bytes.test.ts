@@ -24,7 +24,8 @@ import {
   type FakeConnection,
   type FakeServer,
 } from '../support/fake-server.js';
-import { startLeakCheck, track, turns, type LeakCheck } from './support.js';
+import { track, turns } from '../support/async.js';
+import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
 let fake: FakeServer | undefined;
 let leaks: LeakCheck | undefined;

@@ -6,7 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, EmptyQueue, connect, typed, type GetResult, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { closeIfOpen, BROKER_HOST, BROKER_PORT, sleep, startLeakCheck, turns, waitFor, type LeakCheck } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT } from '../support/broker.js';
+import { sleep, turns, waitFor } from '../support/async.js';
+import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
 let proxy: TcpProxy | undefined;
 let cleanup: (() => Promise<void>) | undefined;

@@ -5,19 +5,9 @@
 // Serial: it drives the broker with rabbitmqctl.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, fromUrl, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
-import {
-  closeIfOpen,
-  AMQP_URL,
-  LOCAL_BROKER,
-  connectionPid,
-  rabbitmqctl,
-  rejectionOf,
-  startLeakCheck,
-  track,
-  turns,
-  uniqueName,
-  type LeakCheck,
-} from './support.js';
+import { closeIfOpen, AMQP_URL, LOCAL_BROKER, connectionPid, rabbitmqctl, uniqueName } from '../support/broker.js';
+import { rejectionOf, track, turns } from '../support/async.js';
+import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {

@@ -5,19 +5,9 @@
 // thousand in a row leak no channel ids (channelMax 16) and no memory.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, fromUrl, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
-import {
-  closeIfOpen,
-  AMQP_URL,
-  LOCAL_BROKER,
-  brokerChannelCount,
-  gc,
-  rejectionOf,
-  startLeakCheck,
-  track,
-  turns,
-  uniqueName,
-  type LeakCheck,
-} from './support.js';
+import { closeIfOpen, AMQP_URL, LOCAL_BROKER, brokerChannelCount, uniqueName } from '../support/broker.js';
+import { rejectionOf, track, turns } from '../support/async.js';
+import { gc, startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {

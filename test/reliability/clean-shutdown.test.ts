@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, fromUrl } from '../../src/index.js';
 import { startFakeServer } from '../support/fake-server.js';
-import { AMQP_URL, BROKER_HOST, BROKER_PORT, sleep, startLeakCheck } from './support.js';
+import { AMQP_URL, BROKER_HOST, BROKER_PORT } from '../support/broker.js';
+import { sleep } from '../support/async.js';
+import { startLeakCheck } from '../support/leaks.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

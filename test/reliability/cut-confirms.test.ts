@@ -7,21 +7,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import {
-  closeIfOpen,
-  AMQP_URL,
-  BROKER_HOST,
-  BROKER_PORT,
-  rejectionOf,
-  startLeakCheck,
-  tapConfirms,
-  track,
-  turns,
-  sleep,
-  uniqueName,
-  waitFor,
-  type LeakCheck,
-} from './support.js';
+import { closeIfOpen, AMQP_URL, BROKER_HOST, BROKER_PORT, uniqueName } from '../support/broker.js';
+import { rejectionOf, track, turns, sleep, waitFor } from '../support/async.js';
+import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
+import { tapConfirms } from './support.js';
 
 let proxy: TcpProxy | undefined;
 let cleanup: (() => Promise<void>) | undefined;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { FrameError } from '../../src/index.js';
 import { takeUnhandledErrors } from '../support/setup.js';
 import { chunk, loadCorpus, mutate, runCase, runClient, runFrames, Rng, type MutationName } from './fuzz-core.js';
-import { startLeakCheck } from './support.js';
+import { startLeakCheck } from '../support/leaks.js';
 
 const corpus = loadCorpus();
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed) >>> 0;

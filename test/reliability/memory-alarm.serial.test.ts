@@ -4,7 +4,9 @@
 // follows. Broker-wide, so serial; the watermark is restored whatever happens.
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { closeIfOpen, AMQP_URL, LOCAL_BROKER, WATERMARK, rabbitmqctl, sleep, startLeakCheck, track, uniqueName, waitFor, type LeakCheck } from './support.js';
+import { closeIfOpen, AMQP_URL, LOCAL_BROKER, WATERMARK, rabbitmqctl, uniqueName } from '../support/broker.js';
+import { sleep, track, waitFor } from '../support/async.js';
+import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {

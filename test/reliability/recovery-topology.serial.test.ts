@@ -6,7 +6,8 @@
 // Serial: it drives the broker with rabbitmqctl.
 import { afterEach, describe, expect, it } from 'vitest';
 import { TopologyRecoveryError, ChannelClosed, fromUrl, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { closeIfOpen, AMQP_URL, LOCAL_BROKER, connectionPid, rabbitmqctl, uniqueName, waitFor } from './support.js';
+import { closeIfOpen, AMQP_URL, LOCAL_BROKER, connectionPid, rabbitmqctl, uniqueName } from '../support/broker.js';
+import { waitFor } from '../support/async.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -16,7 +16,8 @@ import {
   type Transport,
 } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { closeIfOpen, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, rejectionOf, sleep, uniqueName, waitFor } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT, LOCAL_BROKER, uniqueName } from '../support/broker.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, type AmqpProtocol, type Transport } from '../../src/index.js';
 import { startProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { closeIfOpen, BROKER_HOST, BROKER_PORT, rejectionOf, startLeakCheck, track, turns, type LeakCheck } from './support.js';
+import { closeIfOpen, BROKER_HOST, BROKER_PORT } from '../support/broker.js';
+import { rejectionOf, track, turns } from '../support/async.js';
+import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
 let proxy: TcpProxy | undefined;
 let cleanup: (() => Promise<void>) | undefined;

@@ -1,8 +1,10 @@
-// Shared helpers for the integration tests: the broker URL, unique names,
-// and a connection fixture that records onError calls and always closes.
+// The test broker: its URL, unique names, a connection fixture that records
+// onError calls and always closes, and rabbitmqctl (local broker only) with
+// the look-ups built on it.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { sleep } from './async.js';
 import { fromUrl, parseUrl, type AmqpProtocol, type Channel, type CloseOptions, type ConnectOptions, type Transport } from '../../src/index.js';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
@@ -11,6 +13,8 @@ export const BROKER_HOST = parsed.host ?? 'localhost';
 export const BROKER_PORT = parsed.port ?? 5672;
 /** rabbitmqctl can only drive a broker on this machine. */
 export const LOCAL_BROKER = ['localhost', '127.0.0.1', '::1'].includes(BROKER_HOST);
+/** The memory high watermark to restore after a test that raised a memory alarm. */
+export const WATERMARK = process.env.RABBITMQ_MEMORY_WATERMARK ?? '0.4';
 
 /** A name no other test (or earlier run) uses. */
 export function uniqueName(prefix: string): string {
@@ -53,30 +57,6 @@ export async function closeIfOpen(p: AmqpProtocol | undefined, o?: CloseOptions)
   if (p !== undefined && p.state !== 'closed') await p.close(o);
 }
 
-/** Resolve after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Poll `cond` until true (every 20 ms), failing after `timeout` ms. */
-export async function waitFor(cond: () => boolean, timeout = 5000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeout;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** The rejection of `p` (fails when it resolves). */
-export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
-
 const execFileP = promisify(execFile);
 
 /** Run rabbitmqctl (local broker only). */
@@ -85,11 +65,22 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Count of libuv handles of the kinds a connection uses. */
-export function liveHandles(): { sockets: number; timers: number } {
-  const info = process.getActiveResourcesInfo();
-  return {
-    sockets: info.filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length,
-    timers: info.filter((r) => r === 'Timeout' || r === 'Immediate').length,
-  };
+/** The broker's pid for the connection that sent `connection_name` = name (rabbitmqctl). */
+export async function connectionPid(name: string, timeout = 10_000): Promise<string> {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const listing = await rabbitmqctl('list_connections', 'pid', 'client_properties', '-q', '--no-table-headers');
+    const line = listing.split('\n').find((l) => l.includes(`{"connection_name","${name}"}`));
+    if (line !== undefined) return line.split('\t')[0]!;
+    if (Date.now() > until) throw new Error(`connection '${name}' not found on the broker`);
+    await sleep(200);
+  }
+}
+
+/** How many channels the broker has open on the named connection. */
+export async function brokerChannelCount(name: string): Promise<number> {
+  const listing = await rabbitmqctl('list_connections', 'channels', 'client_properties', '-q', '--no-table-headers');
+  const line = listing.split('\n').find((l) => l.includes(`{"connection_name","${name}"}`));
+  if (line === undefined) throw new Error(`connection '${name}' not found on the broker`);
+  return Number(line.split('\t')[0]);
 }
