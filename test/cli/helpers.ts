@@ -6,8 +6,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromUrl, type Channel } from '../../src/index.js';
+import { AMQP_URL } from '../support/broker.js';
 
-export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
+export { AMQP_URL };
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const main = path.join(root, 'src/cli/main.ts');
 

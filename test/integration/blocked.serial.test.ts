@@ -1,10 +1,8 @@
 // Broker-wide: raises a memory alarm on the local broker. Runs serially
 // (see vitest.config.ts) and always restores the watermark.
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOCAL_BROKER, openSession, rabbitmqctl } from '../support/broker.js';
+import { LOCAL_BROKER, WATERMARK, openSession, rabbitmqctl } from '../support/broker.js';
 import { sleep, waitFor } from '../support/async.js';
-
-const WATERMARK = process.env.RABBITMQ_MEMORY_WATERMARK ?? '0.4';
 
 describe.skipIf(!LOCAL_BROKER)('blocked connections (memory alarm)', () => {
   afterAll(async () => {

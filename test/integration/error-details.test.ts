@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, ChannelClosed, FrameError, SynchronizationError, fromUrl } from '../../src/index.js';
-
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
+import { AMQP_URL } from '../support/broker.js';
 
 describe('error details', () => {
   it('a channel error names the refused method and says it is a soft error', async () => {

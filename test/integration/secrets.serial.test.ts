@@ -4,17 +4,12 @@
 // password (as text, and as the bytes a SASL response would carry).
 // Serial: it adds a broker user for the test and deletes it in finally.
 
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { inspect, promisify } from 'node:util';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as root from '../../src/index.js';
 import { AmqpClosedConnection, ChannelClosed, connect, fromUrl, parseUrl, type LoginMethod } from '../../src/index.js';
-
-const run = promisify(execFile);
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
-const { host = '127.0.0.1', port = 5672 } = parseUrl(AMQP_URL);
-const local = ['localhost', '127.0.0.1', '::1'].includes(host);
+import { AMQP_URL, BROKER_HOST as host, BROKER_PORT as port, LOCAL_BROKER as local, rabbitmqctl } from '../support/broker.js';
 
 function leaks(what: unknown, secret: string): string[] {
   const found: string[] = [];
@@ -38,9 +33,9 @@ describe.skipIf(!local)('secrets stay out of inspection, JSON and errors', () =>
   it('password (PLAIN and AMQPLAIN), protocol, transport, channels and every error class', async () => {
     const user = `amqp091-secret-${randomBytes(4).toString('hex')}`;
     const secret = `s3cret-${randomBytes(8).toString('hex')}`;
-    await run('rabbitmqctl', ['-q', 'add_user', user, secret]);
+    await rabbitmqctl('-q', 'add_user', user, secret);
     try {
-      await run('rabbitmqctl', ['-q', 'set_permissions', '-p', '/', user, '.*', '.*', '.*']);
+      await rabbitmqctl('-q', 'set_permissions', '-p', '/', user, '.*', '.*', '.*');
       for (const loginMethod of ['PLAIN', 'AMQPLAIN'] as LoginMethod[]) {
         const [transport, protocol] = await connect({ host, port, login: user, password: secret, loginMethod });
         const channel = await protocol.channel();
@@ -79,7 +74,7 @@ describe.skipIf(!local)('secrets stay out of inspection, JSON and errors', () =>
         expect(leaks(value, secret), name).toEqual([]);
       }
     } finally {
-      await run('rabbitmqctl', ['-q', 'delete_user', user]);
+      await rabbitmqctl('-q', 'delete_user', user);
     }
   }, 60_000);
 });

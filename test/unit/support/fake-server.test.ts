@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { sleep } from '../../support/async.js';
 import {
   FRAME_BODY,
   FRAME_METHOD,
@@ -135,7 +136,6 @@ function leakedSince(baseline: Map<string, number>): string[] {
   for (const [k, v] of handleCounts()) if (v > (baseline.get(k) ?? 0)) out.push(`${k} x${v - (baseline.get(k) ?? 0)}`);
   return out;
 }
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('fake-server', () => {
   let baseline: Map<string, number>;

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { sleep } from '../../support/async.js';
 import { startProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 
 // A local echo server (no broker involved) that records what it received.
@@ -80,8 +81,6 @@ function readBytes(s: net.Socket, n: number, timeoutMs = 5000): Promise<Buffer> 
     s.on('close', onClose);
   });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function handleCounts(): Map<string, number> {
   const m = new Map<string, number>();

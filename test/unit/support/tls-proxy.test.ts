@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { sleep } from '../../support/async.js';
 import { startTlsProxy, testCertificates, type TlsProxy } from '../../support/tls-proxy.js';
 
 function handleCounts(): Map<string, number> {
@@ -13,7 +14,6 @@ function leakedSince(baseline: Map<string, number>): string[] {
   for (const [k, v] of handleCounts()) if (v > (baseline.get(k) ?? 0)) out.push(`${k} x${v - (baseline.get(k) ?? 0)}`);
   return out;
 }
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the connected socket, or rejects with the TLS error (code attached). */
 function tlsConnect(opts: tls.ConnectionOptions, sockets: tls.TLSSocket[]): Promise<tls.TLSSocket> {
