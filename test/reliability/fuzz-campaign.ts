@@ -13,12 +13,17 @@
 //
 // Options: --cases N (1000000), --seed S (random), --workers W (CPUs, max 4),
 // --client-share F (0.25: share of client-level cases), --hang-ms T (10000),
-// --out FILE (fuzz-failures-<seed>.json in the current directory),
+// --out FILE (docs/fuzz-results/fuzz-failures-<seed>.json, from the repository root),
 // --inject hang|crash|reject (self-test of the harness: case 5 misbehaves).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { loadCorpus, runCase, type CaseResult } from './fuzz-core.js';
+
+/** Where campaign outputs are kept (outside test/): failure files and, by hand, logs. */
+const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/fuzz-results');
 
 interface Failure {
   readonly seed: number;
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
   const workers = Math.max(1, Math.min(num(a, 'workers', Math.min(4, os.availableParallelism())), 16));
   const clientShare = num(a, 'client-share', 0.25);
   const hangMs = num(a, 'hang-ms', 10_000);
-  const out = a.get('out') ?? `fuzz-failures-${seed}.json`;
+  const out = a.get('out') ?? path.join(RESULTS_DIR, `fuzz-failures-${seed}.json`);
   const inject = a.get('inject');
   if (a.has('case')) return replayOne(seed, num(a, 'case', 0), clientShare);
 
@@ -239,6 +244,7 @@ async function main(): Promise<void> {
   console.log(`outcomes:    ${JSON.stringify(Object.fromEntries(Object.entries(codes).sort()))}`);
   console.log('             (level:code; code = FrameError reply code the case ended with, 0 = no frame error)');
   if (failures.length > 0) {
+    mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify({ seed, cases, clientShare, failures }, null, 1) + '\n');
     console.log(`failures written to ${out}; replay one with: npm run fuzz -- --seed ${seed}${clientShare === 0.25 ? '' : ` --client-share ${clientShare}`} --case <index>`);
     const kinds = new Map<string, number>();
