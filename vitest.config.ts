@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Test layout:
+// Test layout (README.md "Project layout"): test/unit/ (no broker),
+// test/codec/, test/integration/ (the real broker), test/reliability/
+// (faults), test/cli/, test/cluster/; test/support/ holds the shared
+// fixtures and no tests.
 //   test/**/*.test.ts         run in parallel (up to VITEST_MAX_WORKERS files at once, default 2)
 //   test/**/*.serial.test.ts  change broker-wide state (memory alarm, closing
 //                             connections, ...): run afterwards, one file at a
