@@ -53,7 +53,8 @@ export {
 export { MessageReturned } from './message-returned.js';
 export type { RpcClient, RpcClientOptions, RpcCallOptions, RpcReply } from './rpc-client.js';
 export type { RpcServer, RpcServerOptions, RpcHandler, RpcResult } from './rpc-server.js';
-export type { ProtocolOptions, LoginMethod, ErrorCallback, CloseOptions } from './options.js';
+export type { ProtocolOptions, LoginMethod, ErrorCallback, CloseOptions, PasswordOption } from './options.js';
+export type { SecretUpdateOptions } from './secret-update.js';
 export type { HostSpec } from './endpoints.js';
 export type { RecoveryOptions } from './recovery/policy.js';
 export type { RecoveringInfo, RecoveredInfo } from './recovery/events.js';
