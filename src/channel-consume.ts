@@ -47,7 +47,8 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.accepting()) return Promise.reject(this.closedError());
+    const refused = this.refusal(o);
+    if (refused !== null) return refused;
     const tag = o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
     const life = this.lifecycle(tag);
     const consumer = new Consumer(tag, cb, concurrency, noAck, this.consumerHost, life);
@@ -78,7 +79,8 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.accepting()) return Promise.reject(this.closedError());
+    const refused = this.refusal(o);
+    if (refused !== null) return refused;
     const tag = o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
     if (this.consumers.has(tag)) return Promise.reject(this.duplicate(tag));
     const life = this.lifecycle(tag);
@@ -96,7 +98,8 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     o: opt.Timeout,
   ): Promise<void> {
     const tag = consumer.tag;
-    if (!this.accepting()) return Promise.reject(this.closedError());
+    const refused = this.refusal(o);
+    if (refused !== null) return refused;
     if (this.consumers.has(tag)) return Promise.reject(this.duplicate(tag));
     const args = { queue: a.queue, consumerTag: tag, noLocal: a.noLocal, noAck: consumer.noAck, exclusive: a.exclusive, noWait: a.noWait, arguments: a.arguments };
     this.consumers.add(consumer);
@@ -130,6 +133,17 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
   private prefetch(count: number, o: opt.Timeout): Promise<void> {
     const args = { prefetchSize: 0, prefetchCount: count, global: false };
     return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout, signal: o.signal }).then(() => void this.qos.set(false, args));
+  }
+
+  /**
+   * Why a call cannot start, checked in RpcQueue's order: an already-aborted
+   * signal first (its reason, as every other call and publish reject), then
+   * a closed channel (its close error); null when it can.
+   */
+  private refusal(o: opt.Timeout): Promise<never> | null {
+    if (o.signal?.aborted) return Promise.reject(o.signal.reason);
+    if (!this.accepting()) return Promise.reject(this.closedError());
+    return null;
   }
 
   private duplicate(tag: string): DuplicateConsumerTag {
@@ -171,7 +185,8 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
    * rejected with requeue (unless it is noAck), never passed to the callback.
    */
   basicCancel(consumerTag: string, o: opt.CancelOptions = {}): Promise<void> {
-    if (!this.accepting()) return Promise.reject(this.closedError());
+    const refused = this.refusal(o);
+    if (refused !== null) return refused;
     const consumer = this.consumers.get(consumerTag);
     // After the cancel, so that requeued messages do not come back to it.
     const requeueBuffered = (): void => {
