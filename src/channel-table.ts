@@ -1,7 +1,10 @@
 // ChannelTable: the channels of one connection by id, and the allocation
 // of ids. Ids are handed out round robin over 1..limit, so a just-released
 // id is not reused at once (a late frame for the old channel is then not
-// taken for the new one's).
+// taken for the new one's). A released id is remembered until it is used
+// again, so that such a late frame is recognised and dropped: RabbitMQ can
+// still send deliveries on a channel it closed (channel.close) until it has
+// our close-ok, and we release the id as soon as we have sent it.
 
 /** What the table needs of a channel. */
 interface Numbered {
@@ -10,6 +13,8 @@ interface Numbered {
 
 export class ChannelTable<C extends Numbered> {
   private readonly byId = new Map<number, C>();
+  /** Ids released and not in use again: their late frames are dropped (at most `limit` numbers). */
+  private readonly released = new Set<number>();
   private nextId = 1;
   /** Highest usable id: the negotiated channel-max (65535 when unlimited). */
   limit = 0xffff;
@@ -32,11 +37,19 @@ export class ChannelTable<C extends Numbered> {
 
   add(ch: C): void {
     this.byId.set(ch.channelId, ch);
+    this.released.delete(ch.channelId);
   }
 
   /** Free `ch`'s id, unless the id already belongs to another channel. */
   release(ch: C): void {
-    if (this.byId.get(ch.channelId) === ch) this.byId.delete(ch.channelId);
+    if (this.byId.get(ch.channelId) !== ch) return;
+    this.byId.delete(ch.channelId);
+    this.released.add(ch.channelId);
+  }
+
+  /** Whether `id` belonged to a channel that was released and is not in use again. */
+  wasReleased(id: number): boolean {
+    return this.released.has(id);
   }
 
   /** Every channel, in id order. */
@@ -48,6 +61,7 @@ export class ChannelTable<C extends Numbered> {
   takeAll(): C[] {
     const all = [...this.byId.values()];
     this.byId.clear();
+    this.released.clear();
     return all;
   }
 }

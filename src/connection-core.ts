@@ -168,6 +168,7 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
       connectionState: () => (this.state === 'recovering' ? (this.linkUp ? 'open' : 'connecting') : this.state),
       maxBodySize: this.options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
       channel: (id) => this.channels.get(id),
+      wasReleased: (id) => this.channels.wasReleased(id),
       onConnectionMethod: (m) => this.onConnectionMethod(m),
       onFrameAfterClose: (type, channel, buf, start) => this.onFrameAfterClose(type, channel, buf, start),
     });

@@ -31,6 +31,8 @@ export interface InboundHost {
   connectionState(): string;
   readonly maxBodySize: number;
   channel(id: number): InboundChannel | undefined;
+  /** Whether channel `id` was open and has been released: its late frames are dropped, not a protocol error. */
+  wasReleased(id: number): boolean;
   onConnectionMethod(m: IncomingMethod): void;
   onFrameAfterClose(type: number, channel: number, buf: Buffer, start: number, end: number): void;
 }
@@ -77,6 +79,7 @@ export class InboundRouter {
           // Decoded before the channel lookup, as decodeMethod does for every other method.
           const envelope = decodeDeliver(r.reset(buf, start + 4, end));
           const ch = this.channelFor(channel);
+          if (ch === null) return;
           this.checkIdle(ch, 'basic.deliver');
           ch.content.startDelivery(envelope);
           return;
@@ -87,19 +90,22 @@ export class InboundRouter {
           return;
         }
         const ch = this.channelFor(channel);
+        if (ch === null) return;
         const info = METHOD_INFO[m.id];
         this.checkIdle(ch, info.name);
         if (info.hasContent) ch.content.start(m);
         else ch.onMethod(m);
         return;
       }
-      case FRAME_HEADER:
+      case FRAME_HEADER: {
         if (channel === 0) throw new FrameError('content header on channel 0', 504);
-        this.onHeader(this.channelFor(channel), buf, start, end);
+        const ch = this.channelFor(channel);
+        if (ch !== null) this.onHeader(ch, buf, start, end);
         return;
+      }
       case FRAME_BODY:
         if (channel === 0) throw new FrameError('content body on channel 0', 504);
-        this.channelFor(channel).content.bodyFrame(buf, start, end);
+        this.channelFor(channel)?.content.bodyFrame(buf, start, end);
         return;
       default:
         return; // heartbeat: receiving anything already counts
@@ -120,6 +126,7 @@ export class InboundRouter {
     }
     if (channel === 0) throw new FrameError('content body on channel 0', 504);
     const ch = this.channelFor(channel);
+    if (ch === null) return null;
     ch.content.bodyStart(size);
     this.streamChannel = ch;
     return this.bodyRelay;
@@ -137,7 +144,9 @@ export class InboundRouter {
       const ch = this.streamChannel!;
       this.streamChannel = null;
       if (this.host.connectionState() !== 'open') return;
-      if (this.channelFor(ch.channelId) !== ch) {
+      const now = this.channelFor(ch.channelId);
+      if (now === null) return; // released meanwhile: the body is dropped
+      if (now !== ch) {
         throw new FrameError(`channel ${ch.channelId}: content body without a content header`, 505);
       }
       ch.content.bodyEnd();
@@ -188,9 +197,11 @@ export class InboundRouter {
     }
   }
 
-  private channelFor(id: number): InboundChannel {
+  /** The frame's channel; null for a released channel (a late frame, dropped); 504 for a channel never opened. */
+  private channelFor(id: number): InboundChannel | null {
     const ch = this.host.channel(id);
-    if (ch === undefined) throw new FrameError(`frame for channel ${id}, which is not open`, 504);
-    return ch;
+    if (ch !== undefined) return ch;
+    if (this.host.wasReleased(id)) return null;
+    throw new FrameError(`frame for channel ${id}, which is not open`, 504);
   }
 }
