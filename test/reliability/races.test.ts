@@ -5,12 +5,15 @@
 // confirm channel on the file's one connection. For every run:
 //   - every promise settles exactly once, with an outcome allowed for what
 //     happened while it was pending: the abort reason itself (identity),
-//     TimeoutError (only with a timeout, and not before it), the channel's
+//     TimeoutError (only for a call with a timeout), the channel's
 //     own close error (identity, the broker's code), EmptyQueue for a get,
 //     MessageReturned for a mandatory publish after the queue went away;
 //   - each consumer ends once: `closed` null after the user's cancel or
 //     close, ConsumerCancelled after the queue was deleted, else the
 //     channel's close error; an iterator's loop ends or throws to match;
+//   - while the channel is open, the broker's consumer count and the
+//     channel's tags are exactly the consumers the user holds as active
+//     (a consume given up on was cancelled at the broker);
 //   - the channel emits 'close' exactly once;
 //   - no listener is left on the signals, no timer or socket is left.
 // Unhandled rejections fail the test (test/support/setup.ts).
@@ -47,7 +50,9 @@ import {
   u8,
   type FakeServer,
 } from '../support/fake-server.js';
-import { AMQP_URL, closeIfOpen, rejectionOf, sleep, startLeakCheck, uniqueName, waitFor } from './support.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
+import { AMQP_URL, closeIfOpen, uniqueName } from '../support/broker.js';
+import { startLeakCheck } from '../support/leaks.js';
 
 // ---------------------------------------------------------------------------
 // The schedule
@@ -133,7 +138,6 @@ interface Tracked {
   readonly sig: number | null;
   readonly timeout: number | null;
   readonly mandatory: boolean;
-  readonly startedAt: number;
   /** The signal was aborted before the call was made. */
   readonly abortedAtStart: boolean;
   /** The channel was already closed when the call was made. */
@@ -141,7 +145,6 @@ interface Tracked {
   /** Its signal was aborted while it was still pending. */
   abortedWhilePending: boolean;
   settles: number;
-  settledAt: number;
   outcome: Outcome;
   done: Promise<void>;
 }
@@ -149,17 +152,15 @@ interface Tracked {
 class AbortReasonError extends Error {}
 
 /** Wrap `p`: count its settlements (exactly one expected) and keep the outcome. */
-function tracked(p: Promise<unknown>, init: Omit<Tracked, 'abortedWhilePending' | 'settles' | 'settledAt' | 'outcome' | 'done'>): Tracked {
-  const t: Tracked = { ...init, abortedWhilePending: false, settles: 0, settledAt: 0, outcome: { state: 'pending' }, done: Promise.resolve() };
+function tracked(p: Promise<unknown>, init: Omit<Tracked, 'abortedWhilePending' | 'settles' | 'outcome' | 'done'>): Tracked {
+  const t: Tracked = { ...init, abortedWhilePending: false, settles: 0, outcome: { state: 'pending' }, done: Promise.resolve() };
   t.done = p.then(
     (value) => {
       t.settles++;
-      t.settledAt = performance.now();
       t.outcome = { state: 'resolved', value };
     },
     (error: unknown) => {
       t.settles++;
-      t.settledAt = performance.now();
       t.outcome = { state: 'rejected', error };
     },
   );
@@ -274,7 +275,6 @@ async function runOnce(s: Schedule): Promise<void> {
       sig,
       timeout: o.timeout ?? null,
       mandatory: o.mandatory ?? false,
-      startedAt: performance.now(),
       abortedAtStart: sig !== null && ctrls[sig]!.signal.aborted,
       closedAtStart: ch.state === 'closed',
     });
@@ -443,9 +443,10 @@ async function runOnce(s: Schedule): Promise<void> {
     const e = o.error;
     if (e === reason && reason !== undefined) bad('abort reason without an abort while pending');
     else if (e instanceof TimeoutError) {
-      // Not before its time (a few ms of slack: libuv measures from the start of the loop turn).
+      // No lower bound on the time: a timer counts from libuv's clock, read
+      // at the start of the loop turn, which on a loaded machine can be well
+      // behind performance.now() (seen: a 10 ms timeout firing 0.1 ms later).
       if (t.timeout === null) bad('TimeoutError without a timeout');
-      else if (t.settledAt - t.startedAt < t.timeout - 4) bad(`TimeoutError after ${(t.settledAt - t.startedAt).toFixed(1)} ms < ${t.timeout} ms`);
     } else if (e instanceof ChannelClosed) {
       if (e !== brokerErr) bad(`ChannelClosed that is not the channel's close error (${brokerErr === null ? 'none' : String(brokerErr)})`);
     } else if (e instanceof EmptyQueue) {
