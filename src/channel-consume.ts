@@ -202,12 +202,29 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
       consumer.life.userCancelled();
     }
     const args = { consumerTag, noWait: o.noWait ?? false };
-    return this.rpc.request(BASIC_CANCEL, args, { ...o, onSent: requeueBuffered }).then(() => {
-      if (consumer === undefined || !this.consumers.remove(consumer)) return;
-      consumer.state = 'cancelled';
-      consumer.life.end(null);
-      if (consumer.recorded !== null) this.conn.topology?.consumerCancelled(consumer.recorded.queue);
-    });
+    let sent = false;
+    const onSent = (): void => {
+      sent = true;
+      requeueBuffered();
+    };
+    return this.rpc.request(BASIC_CANCEL, args, { ...o, onSent }).then(
+      () => {
+        if (consumer === undefined || !this.consumers.remove(consumer)) return;
+        consumer.state = 'cancelled';
+        consumer.life.end(null);
+        if (consumer.recorded !== null) this.conn.topology?.consumerCancelled(consumer.recorded.queue);
+      },
+      (err: unknown) => {
+        // Given up before it was sent (abort, timeout): the broker still delivers to this consumer.
+        if (!sent && consumer !== undefined && this.consumers.get(consumerTag) === consumer && this.usable()) {
+          if (consumer.life.sink === null) {
+            this.consumers.cancelWithdrawn(consumer);
+            consumer.life.cancelWithdrawn();
+          } else void this.basicCancel(consumerTag).catch(() => undefined); // an iterator's loop has already stopped
+        }
+        throw err;
+      },
+    );
   }
 
   /** Get one message; rejects `EmptyQueue` when the queue is empty. */

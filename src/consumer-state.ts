@@ -73,6 +73,11 @@ export class ConsumerLifecycle implements ConsumerHandle {
     this.sink?.stopping();
   }
 
+  /** @internal The user's cancel was given up before it was sent (abort, timeout): the consumer goes on. */
+  cancelWithdrawn(): void {
+    if (!this.done && this.state === 'cancelled') this.state = 'active';
+  }
+
   /** @internal The consumer is gone: `err` null for a quiet end, else why (ignored after the user's cancel). */
   end(err: Error | null): void {
     if (this.done) return;

@@ -43,6 +43,12 @@ export class ConsumerRegistry<Ch> {
     this.remember(consumer.tag, consumer.noAck);
   }
 
+  /** The user's cancel of `consumer` was never sent (aborted while queued): it is active again. */
+  cancelWithdrawn(consumer: Consumer<Ch>): void {
+    consumer.state = 'active';
+    this.cancelled.delete(consumer.tag);
+  }
+
   /** The broker cancelled `consumer`: it is gone, what it buffered still runs (an iterator ends with ConsumerCancelled). */
   cancelledByServer(consumer: Consumer<Ch>): void {
     this.active.delete(consumer.tag);

@@ -132,3 +132,32 @@ describe('AbortSignal', () => {
     expect(process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length).toBe(0);
   });
 });
+
+describe('AbortSignal on basicCancel', () => {
+  it('a cancel aborted while queued is never sent: the consumer stays active and keeps receiving', async () => {
+    const [t, p] = await fromUrl(AMQP_URL);
+    try {
+      const ch = await p.channel();
+      const q = uniqueName('abort-cancel');
+      await ch.queueDeclare(q, { exclusive: true });
+      const got: string[] = [];
+      const { consumerTag, consumer } = await ch.basicConsume((_c, body) => void got.push(body.toString()), { queueName: q, noAck: true });
+      const c = new AbortController();
+      const ahead = ch.queueDeclare(q, { passive: true }); // the cancel queues behind this one
+      const cancel = ch.basicCancel(consumerTag, { signal: c.signal });
+      c.abort();
+      expect(await rejectionOf(cancel)).toBe(c.signal.reason);
+      await ahead;
+      expect(consumer.state).toBe('active');
+      expect(ch.consumerTags).toEqual([consumerTag]);
+      expect((await ch.queueDeclare(q, { passive: true })).consumerCount).toBe(1);
+      await ch.publish('still here', '', q);
+      await waitFor(() => got.length === 1, 5000, 'a delivery after the withdrawn cancel');
+      await ch.basicCancel(consumerTag);
+      expect(consumer.state).toBe('cancelled');
+    } finally {
+      await p.close();
+      t.close();
+    }
+  });
+});
