@@ -31,8 +31,27 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
    * Start a consumer. The callback never runs before this promise has
    * resolved; deliveries reach it in order, `concurrency` at a time.
    * Resolves with the tag and the consumer's state (`consumer`).
+   *
+   * @example
+   * ```ts
+   * await channel.basicConsume(
+   *   async (ch, body, envelope) => {
+   *     console.log(body.toString());
+   *     ch.basicClientAck(envelope.deliveryTag);
+   *   },
+   *   { queueName: 'jobs' },
+   * );
+   * ```
    */
-  basicConsume(callback: ConsumerCallbackOf<Self>, o: opt.ConsumeOptions = {}): Promise<{ consumerTag: string; consumer: ConsumerHandle }> {
+  basicConsume(
+    callback: ConsumerCallbackOf<Self>,
+    o: opt.ConsumeOptions = {},
+  ): Promise<{
+    /** The consumer's tag (for `basicCancel`). */
+    consumerTag: string;
+    /** Its state, `closed` promise and `cancel()`. */
+    consumer: ConsumerHandle;
+  }> {
     if (typeof callback !== 'function') return Promise.reject(new TypeError('basicConsume: callback must be a function'));
     const concurrency = o.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -60,6 +79,15 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
    * Consume `queueName` as an async iterator of Messages (see Consumer):
    * `prefetch` sends basic.qos (prefetch-count, global false) first.
    * Leaving the loop cancels the consumer.
+   *
+   * @example
+   * ```ts
+   * const consumer = await channel.consume('jobs', { prefetch: 10 });
+   * for await (const msg of consumer) {
+   *   console.log(msg.body.toString());
+   *   msg.ack();
+   * }
+   * ```
    */
   consume(queueName: string, o: opt.ConsumeIteratorOptions = {}): Promise<MessageConsumer> {
     const noAck = o.noAck ?? false;
@@ -261,10 +289,12 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     this.acks.ack(this.settleable('basicClientAck', deliveryTag), multiple);
   }
 
+  /** Nack a delivery (basic.nack); requeued unless `requeue: false`. Throws like `basicClientAck`. */
   basicClientNack(deliveryTag: number, o: opt.NackOptions = {}): void {
     this.acks.nack(this.settleable('basicClientNack', deliveryTag), o.multiple ?? false, o.requeue ?? true);
   }
 
+  /** Reject a delivery (basic.reject); dropped or dead-lettered unless `requeue: true`. Throws like `basicClientAck`. */
   basicReject(deliveryTag: number, o: opt.RejectOptions = {}): void {
     this.acks.reject(this.settleable('basicReject', deliveryTag), o.requeue ?? false);
   }
@@ -276,18 +306,21 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     return this.acks.check(what, tag);
   }
 
+  /** Ask the broker to redeliver every unacknowledged delivery of the channel (basic.recover); resolves on recover-ok. */
   basicRecover(o: opt.RecoverOptions = {}): Promise<void> {
     // Redelivered under new tags: the old ones need no settling.
     const args = { requeue: o.requeue ?? true };
     return this.rpc.request(BASIC_RECOVER, args, { timeout: o.timeout, signal: o.signal, onSent: () => this.acks.reset() }).then(done);
   }
 
+  /** basic.recover-async: like `basicRecover`, without waiting for a reply; throws on a closed channel. */
   basicRecoverAsync(o: { requeue?: boolean } = {}): void {
     if (!this.usable()) throw this.closedError();
     this.write(encodeBasicRecoverAsync, { requeue: o.requeue ?? true });
     this.acks.reset();
   }
 
+  /** Call `cb(channel, consumerTag)` whenever the broker cancels a consumer of this channel (e.g. its queue was deleted). */
   addCancellationCallback(cb: CancellationCallbackOf<Self>): void {
     this.cancellationCallbacks.push(cb);
   }

@@ -6,6 +6,7 @@
 
 import type { EventEmitter } from 'node:events';
 
+/** The events a `Channel` emits, with their arguments (it never emits 'error'). */
 export interface ChannelEvents {
   /** The channel ended: the error that ended it, or null when the user closed it (channel, protocol or transport). */
   close: [err: Error | null];

@@ -14,9 +14,12 @@ import { checkLoginMethod, checkTuningOptions } from './negotiation.js';
 import { DEFAULT_CONNECT_TIMEOUT, type ProtocolOptions } from './options.js';
 import { recoveryPolicy, type RecoveryOptions } from './recovery/policy.js';
 
+/** A class to build the protocol object with: `AmqpProtocol` or a subclass of it (the `protocolFactory` option). */
 export type ProtocolFactory<P extends AmqpProtocol = AmqpProtocol> = new (options?: ProtocolOptions) => P;
 
+/** Options of `connect` and `fromUrl`: where to connect, and the protocol options (credentials, vhost, tuning, onError...). */
 export interface ConnectOptions<P extends AmqpProtocol = AmqpProtocol> extends ProtocolOptions {
+  /** Broker host name or address (default 'localhost'); `hosts` wins over it. */
   host?: string;
   /** Default 5672, or 5671 with `ssl`. */
   port?: number;
@@ -43,6 +46,7 @@ export class Transport {
     private readonly protocol: AmqpProtocol,
   ) {}
 
+  /** The current socket: a `net.Socket`, or a `tls.TLSSocket` with `ssl`. */
   get socket(): net.Socket | tls.TLSSocket {
     return this.protocol.socket ?? this.firstSocket;
   }
@@ -58,6 +62,19 @@ export class Transport {
 /**
  * Connect to a broker. Resolves `[transport, protocol]` once the
  * connection is open.
+ *
+ * @example
+ * ```ts
+ * const [transport, protocol] = await connect({
+ *   host: 'localhost',
+ *   login: 'guest',
+ *   password: 'guest',
+ *   onError: (err) => console.error(err),
+ * });
+ * // ... use protocol.channel() ...
+ * await protocol.close();
+ * transport.close();
+ * ```
  */
 export function connect<P extends AmqpProtocol = AmqpProtocol>(options: ConnectOptions<P> = {}): Promise<[Transport, P]> {
   try {

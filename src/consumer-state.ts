@@ -9,7 +9,9 @@ export type ConsumerState = 'active' | 'cancelled' | 'failed';
 
 /** What `basicConsume` resolves with as `consumer`, and what a `Consumer` iterator has too. */
 export interface ConsumerHandle {
+  /** The consumer's tag. */
   readonly consumerTag: string;
+  /** 'active', 'cancelled' (by the user) or 'failed' (see `error`). */
   readonly state: ConsumerState;
   /** Why the consumer ended abnormally (broker cancel, channel or connection closed), else null. */
   readonly error: Error | null;

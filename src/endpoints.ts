@@ -11,7 +11,15 @@ export interface Endpoint {
   virtualhost?: string;
 }
 
-export type HostSpec = string | { host: string; port?: number };
+/** One entry of the `hosts` option: 'host', 'host:port', '[ipv6]:port', or an object. */
+export type HostSpec =
+  | string
+  | {
+      /** Host name or address. */
+      host: string;
+      /** Port (default: the `port` option, else 5672, or 5671 with `ssl`). */
+      port?: number;
+    };
 
 /** `hosts` entries as endpoints; a missing port is `defaultPort`. Throws `TypeError` for a malformed entry. */
 export function parseHosts(hosts: readonly HostSpec[], defaultPort: number): Endpoint[] {

@@ -156,6 +156,7 @@ export class DuplicateConsumerTag extends AmqpError {}
 /** The broker cancelled a consumer (e.g. its queue was deleted). */
 export class ConsumerCancelled extends AmqpError {
   constructor(
+    /** The cancelled consumer's tag. */
     readonly consumerTag: string,
     /** The queue it consumed from ('' when not known). */
     readonly queueName = '',
@@ -183,7 +184,9 @@ export class PublishBufferFull extends AmqpError {}
 /** Recovery could not declare again an entity the user had declared (`entity` says which); replay went on. */
 export class TopologyRecoveryError extends AmqpError {
   constructor(
+    /** What failed, e.g. `queue 'jobs'`, `exchange 'logs'`, a binding or `channel 3`. */
     readonly entity: string,
+    /** The error the broker (or the link) gave for it. */
     override readonly cause: unknown,
   ) {
     super(`topology recovery failed for ${entity}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

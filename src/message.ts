@@ -15,14 +15,18 @@ export interface MessageSettler {
   reject(deliveryTag: number, requeue: boolean): void;
 }
 
+/** One delivery from a `Consumer` iterator (`channel.consume()`), with `ack()`, `nack()` and `reject()` to settle it once. */
 export class Message {
   /** @internal Settled by ack/nack/reject (or by the library with settle: 'auto'). */
   settled = false;
 
   /** @internal */
   constructor(
+    /** The message body. */
     readonly body: Buffer,
+    /** Delivery details: consumer and delivery tag, exchange, routing key, redelivered. */
     readonly envelope: Envelope,
+    /** The message properties (headers, content type...). */
     readonly properties: BasicProperties,
     private readonly settler: MessageSettler,
   ) {}

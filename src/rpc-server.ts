@@ -19,11 +19,21 @@ import { reportError } from './report.js';
 import type { RpcProtocol } from './rpc-client.js';
 
 /** What a handler may return: a body, a body with properties, or undefined for no reply. */
-export type RpcResult = string | Uint8Array | { body: string | Uint8Array; properties?: BasicPropertiesInit } | undefined;
+export type RpcResult =
+  | string
+  | Uint8Array
+  | {
+      /** The reply body. */
+      body: string | Uint8Array;
+      /** Reply properties; the library sets `correlationId` to the request's. */
+      properties?: BasicPropertiesInit;
+    }
+  | undefined;
 
 /** Answers one request. */
 export type RpcHandler = (body: Buffer, properties: BasicProperties) => RpcResult | Promise<RpcResult>;
 
+/** Options of `protocol.rpcServer()`. */
 export interface RpcServerOptions {
   /** basic.qos prefetch-count of the server's channel (default 10; 0: no limit). */
   prefetch?: number;

@@ -6,6 +6,7 @@ import { encodeConnectionUpdateSecret } from '../generated/connection.js';
 import type { FrameWriter } from './framing/frame-writer.js';
 import { TimeoutError } from './errors.js';
 
+/** Options of `protocol.updateSecret()`. */
 export interface SecretUpdateOptions {
   /** Milliseconds to wait for update-secret-ok; rejects `TimeoutError` on expiry. */
   timeout?: number;

@@ -10,6 +10,7 @@ import type { BasicProperties } from '../generated/basic.js';
 import type { ConsumerCallbackOf } from './consumer.js';
 import type { Envelope } from './framing/envelope.js';
 
+/** Who settles deliveries: 'manual' (default, the user) or 'auto' (the library, once the consumer is done with each). */
 export type SettleMode = 'manual' | 'auto';
 
 /** @internal What auto-settling needs of the channel. */

@@ -12,7 +12,10 @@ import { typed, type FieldTable, type FieldValue } from './wire/index.js';
  * timestamp, whole seconds), or `{ interval: '1h' }` (messages younger
  * than that: RabbitMQ's units are Y, M, D, h, m, s).
  */
-export type StreamOffset = 'first' | 'last' | 'next' | number | bigint | Date | { interval: string };
+export type StreamOffset = 'first' | 'last' | 'next' | number | bigint | Date | {
+      /** How far back: a number and a unit, e.g. '1h', '30m', '7D'. */
+      interval: string;
+    };
 
 const INTERVAL = /^\d+[YMDhms]$/;
 

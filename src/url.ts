@@ -134,6 +134,11 @@ export function parseUrl(url: string): ConnectOptions {
 /**
  * Connect using an AMQP URI; `options` override what the URI says (an `ssl`
  * object is merged over the URI's TLS options, see mergeSsl).
+ *
+ * @example
+ * ```ts
+ * const [transport, protocol] = await fromUrl('amqp://guest:guest@localhost:5672/%2F?heartbeat=30');
+ * ```
  */
 export async function fromUrl<P extends AmqpProtocol = AmqpProtocol>(
   url: string,

@@ -1,6 +1,7 @@
 // The recovery option (`recovery: true | {...}`) resolved to numbers, and
 // the backoff between attempts: exponential with full jitter.
 
+/** The `recovery` connect option as an object (`recovery: true` takes every default). */
 export interface RecoveryOptions {
   /** Milliseconds; attempt n waits a random delay in [0, min(maxDelay, initialDelay × 2^(n−1))]. Default 100. */
   initialDelay?: number;
