@@ -6,7 +6,7 @@
 import { BASIC_CANCEL, BASIC_CONSUME, BASIC_GET, BASIC_GET_OK, BASIC_QOS, BASIC_RECOVER, encodeBasicNack, encodeBasicRecoverAsync } from '../generated/basic.js';
 import type { IncomingMethod } from '../generated/dispatch.js';
 import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
-import type { CancellationCallbackOf } from './channel-core.js';
+import type { CancellationCallbackOf } from './channel-types.js';
 import { RecoverableChannel } from './channel-recovery.js';
 import type * as opt from './channel-options.js';
 import { Consumer, type ConsumerCallbackOf, type ConsumerHost } from './consumer.js';

@@ -34,6 +34,7 @@ import { MessageReturned } from './message-returned.js';
 import { DeliveryAcks } from './acks.js';
 import { emitEach, type ChannelEvents } from './channel-events.js';
 import type { ChannelHost } from './channel-host.js';
+import type { CancellationCallbackOf, ChannelState, ReturnCallbackOf } from './channel-types.js';
 import type { ConfirmTracker } from './confirms.js';
 import { ConsumerRegistry } from './consumers.js';
 import { ContentAssembler, type ContentTarget } from './framing/content.js';
@@ -43,16 +44,10 @@ import type { InboundChannel } from './framing/inbound.js';
 import { settleReturned } from './publish-outcome.js';
 import { RpcQueue, type RpcHost } from './rpc.js';
 
-export type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
-
-/** Called with messages the broker returns; `Ch` is the channel type (Channel). */
-export type ReturnCallbackOf<Ch> = (channel: Ch, body: Buffer, envelope: ReturnEnvelope, properties: BasicProperties) => void | Promise<void>;
-
-/** Called when the broker cancels a consumer; `Ch` is the channel type (Channel). */
-export type CancellationCallbackOf<Ch> = (channel: Ch, consumerTag: string) => void | Promise<void>;
 
 /** `Self` is the public channel class, which consumer and return callbacks receive. */
 export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> implements InboundChannel, ContentTarget, RpcHost {
+  /** 'opening' → 'open' → 'closing' → 'closed'. */
   state: ChannelState = 'opening';
   /** Called with messages the broker returns (mandatory/immediate); without one they go to onError. */
   returnCallback: ReturnCallbackOf<Self> | null = null;

@@ -13,7 +13,7 @@ import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND } fro
 import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
 import { TX_COMMIT, TX_ROLLBACK, TX_SELECT } from '../generated/tx.js';
 import { bound, declareFlags, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
-import type { CancellationCallbackOf, ReturnCallbackOf } from './channel-core.js';
+import type { CancellationCallbackOf, ReturnCallbackOf } from './channel-types.js';
 import { ConsumingChannel } from './channel-consume.js';
 import type { ChannelHost } from './channel-host.js';
 import { ConfirmTracker } from './confirms.js';
@@ -35,12 +35,17 @@ import type {
   Timeout,
 } from './channel-options.js';
 
-export type { ChannelState } from './channel-core.js';
+export type { ChannelState } from './channel-types.js';
+/** Called with each message the broker returns (mandatory, unroutable) when no publish promise takes it. */
 export type ReturnCallback = ReturnCallbackOf<Channel>;
+/** Called when the broker cancels one of this channel's consumers (queue deleted, node down). */
 export type CancellationCallback = CancellationCallbackOf<Channel>;
+/** A `basicConsume` callback: `(channel, body, envelope, properties)`; a returned promise holds a concurrency slot. */
 export type ConsumerCallback = ConsumerCallbackOf<Channel>;
 
+/** Options of `protocol.channel()`. */
 export interface ChannelOptions {
+  /** Where returned messages go (else to onError); settable later as `channel.returnCallback`. */
   returnCallback?: ReturnCallback | null;
   /** Milliseconds to wait for channel.open-ok. */
   timeout?: number;
@@ -48,9 +53,17 @@ export interface ChannelOptions {
   signal?: AbortSignal;
 }
 
-
 const done = (): void => undefined;
 
+/**
+ * One AMQP channel: every API.md channel method, an EventEmitter ('close'
+ * once, 'flow'), opened with `protocol.channel()`.
+ *
+ * @example
+ * const channel = await protocol.channel();
+ * await channel.queueDeclare('jobs', { durable: true });
+ * await channel.publish('hello', '', 'jobs');
+ */
 export class Channel extends ConsumingChannel<Channel> {
   /** The last basic.publish frame this channel wrote, reused while exchange and key repeat. */
   private readonly publishCache = new PublishFrameCache();
@@ -87,6 +100,7 @@ export class Channel extends ConsumingChannel<Channel> {
 
   // ---------------------------------------------------------------- queue
 
+  /** queue.declare: `''` asks the broker for a name (in the result); `passive` only checks that it exists (404 if not). */
   queueDeclare(queueName = '', o: QueueDeclareOptions = {}): Promise<QueueDeclareResult> {
     const args = { queue: queueName, exclusive: o.exclusive ?? false, ...declareFlags(o) };
     return this.rpc.request(QUEUE_DECLARE, args, o).then((m) => {
@@ -98,6 +112,7 @@ export class Channel extends ConsumingChannel<Channel> {
   }
 
 
+  /** queue.delete; resolves with how many messages went with it. */
   queueDelete(queueName: string, o: QueueDeleteOptions = {}): Promise<{ messageCount: number }> {
     const args = { queue: queueName, ifUnused: o.ifUnused ?? false, ifEmpty: o.ifEmpty ?? false, noWait: o.noWait ?? false };
     return this.rpc.request(QUEUE_DELETE, args, o).then((m) => {
@@ -106,16 +121,19 @@ export class Channel extends ConsumingChannel<Channel> {
     });
   }
 
+  /** queue.bind: route messages from `exchangeName` with `routingKey` to the queue. */
   queueBind(queueName: string, exchangeName: string, routingKey: string, o: BindOptions = {}): Promise<void> {
     const args = { queue: queueName, exchange: exchangeName, routingKey, noWait: o.noWait ?? false, arguments: o.arguments ?? {} };
     return this.rpc.request(QUEUE_BIND, args, o).then(() => this.conn.topology?.bind(queueBinding(args)));
   }
 
+  /** queue.unbind: remove a binding made by queueBind (same key and arguments). */
   queueUnbind(queueName: string, exchangeName: string, routingKey: string, o: QueueUnbindOptions = {}): Promise<void> {
     const args = { queue: queueName, exchange: exchangeName, routingKey, arguments: o.arguments ?? {} };
     return this.rpc.request(QUEUE_UNBIND, args, { timeout: o.timeout, signal: o.signal }).then(() => this.conn.topology?.unbind(queueBinding(args)));
   }
 
+  /** queue.purge: drop the queue's ready messages; resolves with how many. */
   queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{ messageCount: number }> {
     const args = { queue: queueName, noWait: o.noWait ?? false };
     return this.rpc.request(QUEUE_PURGE, args, o).then((m) => ({ messageCount: m?.args.messageCount ?? 0 }));
@@ -123,6 +141,7 @@ export class Channel extends ConsumingChannel<Channel> {
 
   // ---------------------------------------------------------------- exchange
 
+  /** exchange.declare of type `typeName` ('direct', 'fanout', 'topic', 'headers' or a plugin's); `passive` only checks. */
   exchangeDeclare(exchangeName: string, typeName = 'direct', o: ExchangeDeclareOptions = {}): Promise<void> {
     const args = { exchange: exchangeName, type: typeName, internal: o.internal ?? false, ...declareFlags(o) };
     return this.rpc.request(EXCHANGE_DECLARE, args, o).then(() => {
@@ -130,16 +149,19 @@ export class Channel extends ConsumingChannel<Channel> {
     });
   }
 
+  /** exchange.delete (its bindings go with it). */
   exchangeDelete(exchangeName: string, o: ExchangeDeleteOptions = {}): Promise<void> {
     const args = { exchange: exchangeName, ifUnused: o.ifUnused ?? false, noWait: o.noWait ?? false };
     return this.rpc.request(EXCHANGE_DELETE, args, o).then(() => this.conn.topology?.deleteExchange(exchangeName));
   }
 
+  /** exchange.bind (RabbitMQ extension): route from `exchangeSource` to `exchangeDestination` with `routingKey`. */
   exchangeBind(exchangeDestination: string, exchangeSource: string, routingKey: string, o: BindOptions = {}): Promise<void> {
     const args = exchangeBinding(exchangeDestination, exchangeSource, routingKey, o);
     return this.rpc.request(EXCHANGE_BIND, args, o).then(() => this.conn.topology?.bind(exchangeBindingRecord(args)));
   }
 
+  /** exchange.unbind: remove a binding made by exchangeBind. */
   exchangeUnbind(exchangeDestination: string, exchangeSource: string, routingKey: string, o: BindOptions = {}): Promise<void> {
     const args = exchangeBinding(exchangeDestination, exchangeSource, routingKey, o);
     return this.rpc.request(EXCHANGE_UNBIND, args, o).then(() => this.conn.topology?.unbind(exchangeBindingRecord(args)));
@@ -257,6 +279,7 @@ export class Channel extends ConsumingChannel<Channel> {
 
   // ---------------------------------------------------------------- basic
 
+  /** basic.qos: how many unacked deliveries (`prefetchCount`) the broker sends this channel's consumers. */
   basicQos(o: QosOptions = {}): Promise<void> {
     const args = { prefetchSize: o.prefetchSize ?? 0, prefetchCount: o.prefetchCount ?? 0, global: o.connectionGlobal ?? false };
     return this.rpc.request(BASIC_QOS, args, { timeout: o.timeout, signal: o.signal }).then(() => void this.qos.set(args.global, args));
@@ -272,6 +295,7 @@ export class Channel extends ConsumingChannel<Channel> {
     return this.rpc.request(CONFIRM_SELECT, { noWait: o.noWait ?? false }, { ...o, onSent }).then(done);
   }
 
+  /** channel.flow from the client: ask the broker to stop (false) or resume (true) deliveries (RabbitMQ refuses false: 540). */
   flow(active: boolean, o: Timeout = {}): Promise<void> {
     return this.rpc.request(CHANNEL_FLOW, { active }, o).then(done);
   }
