@@ -6,6 +6,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import dc from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, type ConnectionTraceMessage, type ConsumeTraceContext, type PublishTraceContext, type RpcTraceContext } from '../../src/index.js';
+import { encodeConnectionBlocked, encodeConnectionUnblocked } from '../../generated/connection.js';
+import { FakeBroker } from '../../src/testing/index.js';
+import { methodFrame } from '../../src/testing/frames.js';
 import { traced } from '../../src/tracing.js';
 import { takeUnhandledErrors } from '../support/setup.js';
 import { startProxy } from '../support/tcp-proxy.js';
@@ -264,6 +267,26 @@ describe('amqp091:connection', () => {
     t.close();
     expect(ev.list.map((m) => m.event)).toEqual(['open', 'close']);
     expect(ev.list[1]).toMatchObject({ host: '127.0.0.1', port: proxy.port, error: { code: 200 } });
+  });
+
+  it('blocked (with its reason) and unblocked, from a FakeBroker', async () => {
+    const broker = await FakeBroker.start();
+    cleanups.push(() => broker.close());
+    const ev = connectionEvents(() => broker.port);
+    const [t, p] = await connect({ host: '127.0.0.1', port: broker.port });
+    cleanups.push(async () => {
+      if (p.state !== 'closed') await p.close({ timeout: 500 });
+      t.close();
+    });
+    await broker.sendRaw(methodFrame(0, encodeConnectionBlocked, { reason: 'low on memory' }));
+    await waitFor(() => p.blocked !== null);
+    await broker.sendRaw(methodFrame(0, encodeConnectionUnblocked, undefined));
+    await waitFor(() => p.blocked === null);
+    expect(ev.list).toEqual([
+      { event: 'open', host: '127.0.0.1', port: broker.port },
+      { event: 'blocked', host: '127.0.0.1', port: broker.port, reason: 'low on memory' },
+      { event: 'unblocked', host: '127.0.0.1', port: broker.port },
+    ]);
   });
 
   it.skipIf(!LOCAL_BROKER)('disconnected and recovered when the link is cut (recovery on)', async () => {
