@@ -95,6 +95,12 @@ function ownCopy<P extends BasicPropertiesInit>(properties: P | undefined): P & 
   return { ...properties, headers: { ...properties?.headers } } as P & { headers: FieldTable };
 }
 
+/** What goes on the wire: headers left empty by the tracer are not sent (as without tracing). */
+function onWire(properties: BasicPropertiesInit & { headers: FieldTable }): BasicPropertiesInit {
+  for (const _ in properties.headers) return properties;
+  return { ...properties, headers: undefined };
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }
@@ -131,7 +137,7 @@ export const traced = {
       host: remote.host,
       port: remote.port,
     };
-    const p = publishTrace.tracePromise(() => send(context.properties), context);
+    const p = publishTrace.tracePromise(() => send(onWire(context.properties)), context);
     p.catch(noop);
     return p;
   },
