@@ -12,7 +12,8 @@ import { methodFrame } from '../../src/testing/frames.js';
 import { traced } from '../../src/tracing.js';
 import { takeUnhandledErrors } from '../support/setup.js';
 import { startProxy } from '../support/tcp-proxy.js';
-import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, openSession, rejectionOf, uniqueName, waitFor, type Session } from './helpers.js';
+import { rejectionOf, waitFor } from '../support/async.js';
+import { BROKER_HOST, BROKER_PORT, LOCAL_BROKER, openSession, uniqueName, type Session } from '../support/broker.js';
 
 type Phase = 'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error';
 const PHASES: Phase[] = ['start', 'end', 'asyncStart', 'asyncEnd', 'error'];
