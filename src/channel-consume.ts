@@ -112,7 +112,7 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     const tag = o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
     if (this.consumers.has(tag)) return Promise.reject(this.duplicate(tag));
     const life = this.lifecycle(tag);
-    const iterator = new MessageConsumer(life, this.iteratorHost(noAck), { noAck, autoSettle, highWaterMark });
+    const iterator = new MessageConsumer(life, this.iteratorHost(noAck), { noAck, autoSettle, highWaterMark, queue: queueName });
     const consumer = new Consumer(tag, iterator.push, 1, noAck, this.consumerHost, life);
     const wire = { queue: queueName, noLocal: false, exclusive: o.exclusive ?? false, noWait: false, arguments: args };
     const qos = o.prefetch === undefined ? Promise.resolve() : this.prefetch(o.prefetch, o);

@@ -8,6 +8,7 @@ import type { FrameWriter } from './framing/frame-writer.js';
 import type { HoldOwner } from './held-publishes.js';
 import type { ReadPauser } from './read-pause.js';
 import type { TopologyRecorder } from './recovery/topology.js';
+import type { RemoteAddress } from './tracing.js';
 
 export interface ChannelHost {
   /** The connection's state: channels take calls while it is 'open' (and hold them while 'recovering'). */
@@ -44,6 +45,8 @@ export interface ChannelHost {
   readonly reads: ReadPauser;
   /** Hand an error to the connection's onError; never throws. */
   report(err: unknown): void;
+  /** The socket's remote address (the last link's while none is up): tracing contexts. */
+  readonly remote: RemoteAddress;
   /** The channel is finished with its id. */
   releaseChannel(ch: { readonly channelId: number }): void;
 }

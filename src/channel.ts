@@ -20,6 +20,7 @@ import { ConfirmTracker } from './confirms.js';
 import type { ConsumerCallbackOf } from './consumer.js';
 import { writePublish, PublishFrameCache } from './framing/publish-frames.js';
 import { waitForAll, withSeq } from './publish-outcome.js';
+import { publishTrace, traced } from './tracing.js';
 import type {
   BindOptions,
   ExchangeDeclareOptions,
@@ -189,6 +190,7 @@ export class Channel extends ConsumingChannel<Channel> {
     properties?: BasicPropertiesInit,
     o?: PublishOptions,
   ): Promise<void> {
+    if (publishTrace.hasSubscribers) return this.publishTraced(payload, exchangeName, routingKey, properties, o);
     if (o !== undefined && (o.timeout !== undefined || o.signal !== undefined)) return this.boundedPublish(payload, exchangeName, routingKey, properties, o);
     if ((this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting()) {
       return this.hold(payload, exchangeName, routingKey, properties, o);
@@ -213,6 +215,24 @@ export class Channel extends ConsumingChannel<Channel> {
     return bound(p, o, () => {
       if (run !== null) this.conn.dropHeld(run);
     });
+  }
+
+  /** publish inside its `amqp091:publish` trace, with the trace's copy of the properties (tracing.ts). */
+  private publishTraced(
+    payload: string | Uint8Array,
+    exchangeName: string,
+    routingKey: string,
+    properties: BasicPropertiesInit | undefined,
+    o: PublishOptions | undefined,
+  ): Promise<void> {
+    const send = (props: BasicPropertiesInit): Promise<void> => {
+      if (o !== undefined && (o.timeout !== undefined || o.signal !== undefined)) return this.boundedPublish(payload, exchangeName, routingKey, props, o);
+      if ((this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting()) {
+        return this.hold(payload, exchangeName, routingKey, props, o);
+      }
+      return this.publishNow(payload, exchangeName, routingKey, props, o);
+    };
+    return traced.publish(send, this.channelId, this.conn.remote, payload, exchangeName, routingKey, properties);
   }
 
   /**

@@ -7,7 +7,8 @@
 import { AmqpClosedConnection, NoChannelAvailable, TimeoutError } from './errors.js';
 import { Channel, type ChannelOptions } from './channel.js';
 import type { ChannelHost } from './channel-host.js';
-import { ConnectionCore, type SocketEnd } from './connection-core.js';
+import type { Socket } from 'node:net';
+import { ConnectionCore, type AmqpProtocolEvents, type SocketEnd } from './connection-core.js';
 import type { Endpoint } from './endpoints.js';
 import type { HoldOwner } from './held-publishes.js';
 import type { CloseOptions, ProtocolOptions } from './options.js';
@@ -20,6 +21,7 @@ import { CONNECTION_UPDATE_SECRET_OK } from '../generated/connection.js';
 import type { IncomingMethod } from '../generated/dispatch.js';
 import { openRpcClient, type RpcClient, type RpcClientOptions } from './rpc-client.js';
 import { openRpcServer, type RpcHandler, type RpcServer, type RpcServerOptions } from './rpc-server.js';
+import { connectionTrace, traced, type RemoteAddress } from './tracing.js';
 
 export { type ConnectionState, type AmqpProtocolEvents } from './connection-core.js';
 
@@ -45,6 +47,10 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   private readonly recoveryChannels = new WeakSet<Channel>();
   /** Settles once the current outage ends (recovered or given up). */
   private outage: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** @internal The remote address of the current link's socket (of the last one while none is up): tracing contexts. */
+  remote: RemoteAddress = { host: '', port: 0 };
+  /** The connection opened (its first link): its end is an `amqp091:connection` 'close'. */
+  private opened = false;
 
   constructor(options: ProtocolOptions = {}) {
     super(options);
@@ -139,6 +145,27 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   }
 
   // ------------------------------------------------------------ internal API
+
+  /** @internal The link's handshake (see ConnectionCore); notes the socket's remote address, and tells `amqp091:connection` of the first open. */
+  override attach(socket: Socket, endpoint?: Endpoint): Promise<void> {
+    this.remote = { host: socket.remoteAddress ?? endpoint?.host ?? '', port: socket.remotePort ?? endpoint?.port ?? 0 };
+    return super.attach(socket, endpoint).then(() => {
+      if (this.opened || this.state !== 'open') return;
+      this.opened = true;
+      if (connectionTrace.hasSubscribers) traced.connection('open', this.remote);
+    });
+  }
+
+  /** Emit to the user's listeners, and tell `amqp091:connection` of the events it carries. */
+  protected override safeEmit<K extends keyof AmqpProtocolEvents>(event: K, ...args: AmqpProtocolEvents[K]): void {
+    super.safeEmit(event, ...args);
+    if (!connectionTrace.hasSubscribers) return;
+    const a: unknown = args[0];
+    if (event === 'blocked') traced.connection('blocked', this.remote, { reason: a as string });
+    else if (event === 'unblocked') traced.connection('unblocked', this.remote);
+    else if (event === 'disconnected') traced.connection('disconnected', this.remote, { error: a as AmqpClosedConnection });
+    else if (event === 'recovered') traced.connection('recovered', this.remote, a as { attempts: number; downtimeMs: number });
+  }
 
   /** @internal connect() turns recovery on once the first link is open. */
   enableRecovery(setup: RecoverySetup): void {
@@ -266,9 +293,11 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   protected override shutdown(err: AmqpClosedConnection, socket: SocketEnd, report: boolean): void {
     this.recoverer?.stop();
     this.recoverer = null;
+    const ending = this.state !== 'closed';
     super.shutdown(err, socket, report);
     this.secretUpdate.fail(err);
     this.endOutage();
+    if (ending && this.opened && connectionTrace.hasSubscribers) traced.connection('close', this.remote, { error: err });
   }
 
   private endOutage(): void {

@@ -15,6 +15,7 @@ import type { BasicProperties } from '../generated/basic.js';
 import type { ConsumerHandle, ConsumerLifecycle, ConsumerSink, ConsumerState } from './consumer-state.js';
 import type { Envelope } from './framing/envelope.js';
 import { Message, type MessageSettler } from './message.js';
+import { consumeTrace, traced } from './tracing.js';
 
 /** @internal What the iterator needs of its channel and connection. */
 export interface IteratorHost {
@@ -33,6 +34,8 @@ export interface IteratorOptions {
   /** Ack the message the loop holds when it asks for the next one. */
   autoSettle: boolean;
   highWaterMark: number;
+  /** The queue consumed (the `amqp091:consume` context's `queue`). */
+  queue: string;
 }
 
 interface Waiter {
@@ -100,6 +103,7 @@ export class Consumer implements AsyncIterable<Message>, ConsumerHandle, Consume
     const w = this.waiters.shift();
     if (w !== undefined) {
       if (this.o.autoSettle) this.current = m;
+      if (consumeTrace.hasSubscribers) traced.handOut(this.o.queue, envelope, properties);
       w.resolve({ done: false, value: m });
       return;
     }
@@ -121,6 +125,7 @@ export class Consumer implements AsyncIterable<Message>, ConsumerHandle, Consume
     const m = this.take();
     if (m !== undefined) {
       if (this.o.autoSettle) this.current = m;
+      if (consumeTrace.hasSubscribers) traced.handOut(this.o.queue, m.envelope, m.properties);
       return Promise.resolve({ done: false, value: m });
     }
     if (this.stopped || this.life.ended) return Promise.resolve(DONE);

@@ -6,6 +6,7 @@
 import type { Envelope } from './framing/envelope.js';
 import type { BasicConsume, BasicProperties } from '../generated/basic.js';
 import type { ConsumerLifecycle } from './consumer-state.js';
+import { consumeTrace, traced } from './tracing.js';
 
 /** A consumer callback; `Ch` is the channel type it receives (Channel). */
 export type ConsumerCallbackOf<Ch> = (channel: Ch, body: Buffer, envelope: Envelope, properties: BasicProperties) => void | Promise<void>;
@@ -115,7 +116,11 @@ export class Consumer<Ch> {
     this.inFlight++;
     let r: unknown;
     try {
-      r = this.callback(this.host.channel, body, envelope, properties);
+      // Traced (tracing.ts) only when someone subscribes; an iterator's messages are traced when handed out instead.
+      r =
+        consumeTrace.hasSubscribers && this.life.sink === null
+          ? traced.consume(this.recorded?.queue ?? '', envelope, properties, this.callback, this.host.channel, body, envelope, properties)
+          : this.callback(this.host.channel, body, envelope, properties);
     } catch (err) {
       this.inFlight--;
       this.host.report(err);

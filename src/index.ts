@@ -58,3 +58,4 @@ export type { SecretUpdateOptions } from './secret-update.js';
 export type { HostSpec } from './endpoints.js';
 export type { RecoveryOptions } from './recovery/policy.js';
 export type { RecoveringInfo, RecoveredInfo } from './recovery/events.js';
+export type { PublishTraceContext, ConsumeTraceContext, RpcTraceContext, ConnectionTraceMessage, ConnectionTraceEvent } from './tracing.js';

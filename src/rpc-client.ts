@@ -18,6 +18,7 @@ import type { Channel, ChannelOptions } from './channel.js';
 import { ChannelClosed, TimeoutError } from './errors.js';
 import type { Envelope, ReturnEnvelope } from './framing/envelope.js';
 import { MessageReturned } from './message-returned.js';
+import { rpcTrace, traced } from './tracing.js';
 
 /** RabbitMQ's direct reply-to pseudo-queue. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -159,6 +160,23 @@ export class RpcClient {
       return Promise.reject(err);
     }
     const correlationId = (++this.seq).toString(36);
+    const props: BasicPropertiesInit = { ...properties, replyTo: DIRECT_REPLY_TO, correlationId };
+    if (rpcTrace.hasSubscribers) {
+      return traced.rpc((p) => this.send(exchange, routingKey, body, p, correlationId, timeout, signal), exchange, routingKey, correlationId, props);
+    }
+    return this.send(exchange, routingKey, body, props, correlationId, timeout, signal);
+  }
+
+  /** One call: wait for the reply to `correlationId`, publish the request. */
+  private send(
+    exchange: string,
+    routingKey: string,
+    body: string | Uint8Array,
+    props: BasicPropertiesInit,
+    correlationId: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<RpcReply> {
     return new Promise<RpcReply>((resolve, reject) => {
       const w: Waiting = { resolve, reject, timer: null, signal, onAbort: null };
       this.waiting.set(correlationId, w);
@@ -172,7 +190,6 @@ export class RpcClient {
         w.onAbort = () => this.fail(correlationId, signal.reason);
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      const props: BasicPropertiesInit = { ...properties, replyTo: DIRECT_REPLY_TO, correlationId };
       this.channel.publish(body, exchange, routingKey, props, MANDATORY).then(undefined, (err: unknown) => this.fail(correlationId, err));
       if (this.waiting.has(correlationId)) this.watchChannel();
     });
