@@ -76,6 +76,7 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
 
   protected constructor(
     protected readonly conn: ChannelHost,
+    /** The channel's id on its connection (1..channel-max). */
     readonly channelId: number,
   ) {
     super();
@@ -87,6 +88,7 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
   /** The public channel object (this, typed as the subclass). */
   protected abstract get self(): Self;
 
+  /** Whether the channel takes calls: open (and not closing). */
   get isOpen(): boolean {
     return this.state === 'open';
   }

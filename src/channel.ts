@@ -114,7 +114,10 @@ export class Channel extends ConsumingChannel<Channel> {
 
 
   /** queue.delete; resolves with how many messages went with it. */
-  queueDelete(queueName: string, o: QueueDeleteOptions = {}): Promise<{ messageCount: number }> {
+  queueDelete(queueName: string, o: QueueDeleteOptions = {}): Promise<{
+    /** Messages deleted or purged with it. */
+    messageCount: number;
+  }> {
     const args = { queue: queueName, ifUnused: o.ifUnused ?? false, ifEmpty: o.ifEmpty ?? false, noWait: o.noWait ?? false };
     return this.rpc.request(QUEUE_DELETE, args, o).then((m) => {
       this.conn.topology?.deleteQueue(queueName);
@@ -135,7 +138,10 @@ export class Channel extends ConsumingChannel<Channel> {
   }
 
   /** queue.purge: drop the queue's ready messages; resolves with how many. */
-  queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{ messageCount: number }> {
+  queuePurge(queueName: string, o: PurgeOptions = {}): Promise<{
+    /** Messages deleted or purged with it. */
+    messageCount: number;
+  }> {
     const args = { queue: queueName, noWait: o.noWait ?? false };
     return this.rpc.request(QUEUE_PURGE, args, o).then((m) => ({ messageCount: m?.args.messageCount ?? 0 }));
   }

@@ -34,21 +34,9 @@ import { ReadPause } from './read-pause.js';
 import { effectiveChannelMax, effectiveFrameMax, type Tuning } from './negotiation.js';
 import { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HELD_BYTES, type ProtocolOptions } from './options.js';
 import { Credentials } from './credentials.js';
-import type { RecoveredInfo, RecoveringInfo } from './recovery/events.js';
+import type { AmqpProtocolEvents, ConnectionState } from './connection-events.js';
 import { reportError } from './report.js';
 import { fitShortstr, type FieldTable } from './wire/index.js';
-
-export type ConnectionState = 'connecting' | 'open' | 'recovering' | 'closing' | 'closed';
-
-export interface AmqpProtocolEvents {
-  blocked: [reason: string];
-  unblocked: [];
-  /** The link was lost without the user asking (recovery on or off). */
-  disconnected: [err: AmqpClosedConnection];
-  recovering: [info: RecoveringInfo];
-  recovered: [info: RecoveredInfo];
-  recoveryFailed: [err: AmqpClosedConnection];
-}
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 /** How long the socket may linger after connection.close / close-ok (for the peer's answer). */

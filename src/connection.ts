@@ -8,7 +8,8 @@ import { AmqpClosedConnection, NoChannelAvailable, TimeoutError } from './errors
 import { Channel, type ChannelOptions } from './channel.js';
 import type { ChannelHost } from './channel-host.js';
 import type { Socket } from 'node:net';
-import { ConnectionCore, type AmqpProtocolEvents, type SocketEnd } from './connection-core.js';
+import { ConnectionCore, type SocketEnd } from './connection-core.js';
+import type { AmqpProtocolEvents } from './connection-events.js';
 import type { Endpoint } from './endpoints.js';
 import type { HoldOwner } from './held-publishes.js';
 import type { CloseOptions, ProtocolOptions } from './options.js';
@@ -23,7 +24,7 @@ import { openRpcClient, type RpcClient, type RpcClientOptions } from './rpc-clie
 import { openRpcServer, type RpcHandler, type RpcServer, type RpcServerOptions } from './rpc-server.js';
 import { connectionTrace, traced, type RemoteAddress } from './tracing.js';
 
-export { type ConnectionState, type AmqpProtocolEvents } from './connection-core.js';
+export type { ConnectionState, AmqpProtocolEvents } from './connection-events.js';
 
 const DEFAULT_CLOSE_TIMEOUT = 2000;
 
@@ -37,6 +38,17 @@ export interface RecoverySetup {
   dial(endpoint: Endpoint): Promise<void>;
 }
 
+/**
+ * One AMQP connection (aioamqp's protocol object), made by `connect()` or
+ * `fromUrl()`: opens channels, emits 'blocked', 'unblocked' and the
+ * recovery events, ends once (`close()`, `waitClosed()`).
+ *
+ * @example
+ * const [transport, protocol] = await connect({ host: '127.0.0.1' });
+ * const channel = await protocol.channel();
+ * await protocol.close();
+ * transport.close();
+ */
 export class AmqpProtocol extends ConnectionCore implements ChannelHost {
   /** @internal What the user declared, when recovery replays topology; else null. */
   topology: TopologyRecorder | null = null;

@@ -38,11 +38,13 @@ export interface RpcProtocol {
   report(err: unknown): void;
 }
 
+/** Options of `protocol.rpcClient()`. */
 export interface RpcClientOptions {
   /** Default milliseconds a call waits for its reply (default 30000; `Infinity`: no limit). */
   timeout?: number;
 }
 
+/** Options of one `call()`. */
 export interface RpcCallOptions {
   /** Milliseconds to wait for the reply; rejects with `TimeoutError` after it (default: the client's). */
   timeout?: number;
@@ -52,7 +54,9 @@ export interface RpcCallOptions {
 
 /** What a call resolves with: the reply's body and properties (which carry the request's correlationId). */
 export interface RpcReply {
+  /** The reply's body. */
   body: Buffer;
+  /** The reply's properties (`correlationId` is the request's). */
   properties: BasicProperties;
 }
 

@@ -29,39 +29,63 @@ export interface RemoteAddress {
  * with what it holds then. The caller's object is never changed.
  */
 export interface PublishTraceContext {
+  /** The exchange published to. */
   exchange: string;
+  /** The routing key. */
   routingKey: string;
-  properties: BasicPropertiesInit & { headers: FieldTable };
+  /** The library's own copy of the properties, `headers` always an object: a tracer may add to it (e.g. `traceparent`); it is sent. */
+  properties: BasicPropertiesInit & {
+    /** Always an object here. */
+    headers: FieldTable;
+  };
+  /** The channel's id. */
   channelId: number;
   /** The body's length in bytes. */
   bodySize: number;
+  /** The broker's address (the socket's remote address). */
   host: string;
+  /** The broker's port. */
   port: number;
   /** Set by diagnostics_channel: what the publish resolved with, or why it failed. */
   result?: unknown;
+  /** Set by diagnostics_channel: why the publish failed. */
   error?: unknown;
 }
 
 /** `amqp091:consume` context: one delivery, around its callback (or when an iterator hands it out). */
 export interface ConsumeTraceContext {
+  /** The queue consumed from. */
   queue: string;
+  /** The delivery's envelope (tags, exchange, routing key). */
   envelope: Envelope;
+  /** The message's properties (`headers` carry what the publisher's tracer injected). */
   properties: BasicProperties;
+  /** Set by diagnostics_channel: what the callback returned. */
   result?: unknown;
+  /** Set by diagnostics_channel: what the callback threw or rejected with. */
   error?: unknown;
 }
 
 /** `amqp091:rpc` context: one RpcClient call, from its publish to its reply. */
 export interface RpcTraceContext {
+  /** The exchange the request is published to. */
   exchange: string;
+  /** The request's routing key. */
   routingKey: string;
+  /** The id that matches the reply to the request. */
   correlationId: string;
   /** The request's properties (a copy; `headers` always an object, `replyTo` and `correlationId` set). */
-  properties: BasicPropertiesInit & { headers: FieldTable };
+  properties: BasicPropertiesInit & {
+    /** Always an object here. */
+    headers: FieldTable;
+  };
+  /** Set by diagnostics_channel: the reply. */
   result?: unknown;
+  /** Set by diagnostics_channel: why the call failed. */
   error?: unknown;
 }
 
+/** What an `amqp091:connection` message reports. */
 export type ConnectionTraceEvent = 'open' | 'close' | 'blocked' | 'unblocked' | 'disconnected' | 'recovered';
 
 /**
@@ -70,12 +94,19 @@ export type ConnectionTraceEvent = 'open' | 'close' | 'blocked' | 'unblocked' | 
  * `reason`, 'recovered' `attempts` and `downtimeMs`.
  */
 export interface ConnectionTraceMessage {
+  /** What happened. */
   event: ConnectionTraceEvent;
+  /** The broker's address (the socket's remote address). */
   host: string;
+  /** The broker's port. */
   port: number;
+  /** 'close', 'disconnected': the error that ended the link. */
   error?: AmqpClosedConnection;
+  /** 'blocked': the broker's reason. */
   reason?: string;
+  /** 'recovered': the attempts the outage took. */
   attempts?: number;
+  /** 'recovered': milliseconds from the loss to the recovery. */
   downtimeMs?: number;
 }
 
