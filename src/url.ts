@@ -2,7 +2,8 @@
 // mapped onto connect() options.
 
 import type * as tls from 'node:tls';
-import { connect, type ConnectOptions, type Transport } from './connect.js';
+import { connect, connectEndpoints, type ConnectOptions, type Transport } from './connect.js';
+import type { Endpoint } from './endpoints.js';
 import type { AmqpProtocol } from './connection.js';
 import type { LoginMethod } from './options.js';
 import { mergeSsl, readTlsParam, tlsOptions, type UrlTlsParams } from './url-tls.js';
@@ -132,24 +133,35 @@ export function parseUrl(url: string): ConnectOptions {
 }
 
 /**
- * Connect using an AMQP URI; `options` override what the URI says (an `ssl`
- * object is merged over the URI's TLS options, see mergeSsl).
+ * Connect using an AMQP URI, or a list of them (tried in order, each
+ * keeping its own credentials and vhost; with `recovery`, each recovery
+ * attempt moves to the next). `options` override what every URI says.
  *
  * @example
- * ```ts
  * const [transport, protocol] = await fromUrl('amqp://guest:guest@localhost:5672/%2F?heartbeat=30');
- * ```
  */
 export async function fromUrl<P extends AmqpProtocol = AmqpProtocol>(
-  url: string,
+  url: string | readonly string[],
   options: ConnectOptions<P> = {},
 ): Promise<[Transport, P]> {
-  const fromUri = parseUrl(url) as ConnectOptions<P>;
-  const merged: ConnectOptions<P> = { ...fromUri };
+  const urls = typeof url === 'string' ? [url] : url;
+  if (!Array.isArray(urls) || urls.length === 0) throw new TypeError('fromUrl: url must be a URI or a non-empty list of URIs');
+  const parsed = urls.map((u) => parseUrl(u) as ConnectOptions<P>);
+  const merged: ConnectOptions<P> = { ...parsed[0]! };
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
     if (k === 'ssl') merged.ssl = mergeSsl(merged.ssl, v as boolean | tls.ConnectionOptions);
     else (merged as Record<string, unknown>)[k] = v;
   }
-  return connect(merged);
+  if (typeof url === 'string') return connect(merged);
+  // One endpoint per URI, with its own login, password and vhost unless the options say otherwise.
+  const port = merged.ssl ? 5671 : 5672;
+  const endpoints: Endpoint[] = parsed.map((o) => ({
+    host: o.host ?? 'localhost',
+    port: options.port ?? o.port ?? port,
+    ...(options.login === undefined && o.login !== undefined ? { login: o.login } : {}),
+    ...(options.password === undefined && typeof o.password === 'string' ? { password: o.password } : {}),
+    ...(options.virtualhost === undefined && o.virtualhost !== undefined ? { virtualhost: o.virtualhost } : {}),
+  }));
+  return connectEndpoints(endpoints, merged);
 }

@@ -9,6 +9,7 @@ import {
   PublishBufferFull,
   TimeoutError,
   connect,
+  fromUrl,
   type AmqpProtocol,
   type Channel,
   type ConnectOptions,
@@ -177,17 +178,19 @@ describe.skipIf(!LOCAL_BROKER)('recovery through a proxy', () => {
   });
 
   it('maxHeldBytes: a publish past it rejects PublishBufferFull at once while recovering; one within it is held', async () => {
-    const { proxy, p } = await throughProxy({ maxHeldBytes: 1000, recovery: { initialDelay: 400, maxDelay: 400 } });
+    const { proxy, p } = await throughProxy({ maxHeldBytes: 1000 });
     const ch = await p.channel();
     const q = uniqueName('rec-held');
     await ch.queueDeclare(q, { autoDelete: false, exclusive: true });
     const disconnected = once(p, 'disconnected');
     proxy.cut();
+    proxy.pause(); // recovery attempts hang in the handshake until resume(): the publishes below are held
     await disconnected;
     const held = ch.publish(Buffer.alloc(600), '', q);
     const tooMuch = await rejectionOf(ch.publish(Buffer.alloc(600), '', q));
     expect(tooMuch).toBeInstanceOf(PublishBufferFull);
     expect(await rejectionOf(ch.publish(Buffer.alloc(1001), '', q))).toBeInstanceOf(PublishBufferFull);
+    proxy.resume();
     await held;
     await waitFor(() => p.state === 'open', 5000, 'recovered');
     const got = await ch.basicGet(q, { noAck: true });
@@ -275,12 +278,13 @@ describe.skipIf(!LOCAL_BROKER)('recovery through a proxy', () => {
 
 describe.skipIf(!LOCAL_BROKER)('publish timeout and signal', () => {
   it('a held publish that times out or is aborted is dropped, never sent, and frees its bytes', async () => {
-    const { proxy, p } = await throughProxy({ maxHeldBytes: 1000, recovery: { initialDelay: 500, maxDelay: 500 } });
+    const { proxy, p } = await throughProxy({ maxHeldBytes: 1000 });
     const ch = await p.channel();
     const q = uniqueName('rec-bounded');
     await ch.queueDeclare(q, { exclusive: true });
     const disconnected = once(p, 'disconnected');
     proxy.cut();
+    proxy.pause(); // recovery hangs in the handshake until resume(): the publishes below are held
     await disconnected;
     const timedOut = ch.publish(Buffer.alloc(700), '', q, {}, { timeout: 50 });
     const c = new AbortController();
@@ -290,6 +294,7 @@ describe.skipIf(!LOCAL_BROKER)('publish timeout and signal', () => {
     expect(await rejectionOf(timedOut)).toBeInstanceOf(TimeoutError);
     // Its 700 bytes no longer count: this one fits.
     const kept = ch.publish(Buffer.alloc(700), '', q, {}, { timeout: 10_000 });
+    proxy.resume();
     await kept;
     const got = await ch.basicGet(q, { noAck: true });
     expect(got.message.length).toBe(700);
@@ -312,5 +317,24 @@ describe.skipIf(!LOCAL_BROKER)('publish timeout and signal', () => {
     await ch.waitForConfirms({ timeout: 5000 });
     const got = await ch.basicGet(q, { noAck: true });
     expect(got.message.toString()).toBe('late');
+  });
+});
+
+describe.skipIf(!LOCAL_BROKER)('fromUrl with a list of URLs', () => {
+  it('tries each URL in turn with its own credentials; rejects with every error when all fail', async () => {
+    const good = `amqp://guest:guest@${BROKER_HOST}:${BROKER_PORT}/`;
+    const badPassword = `amqp://guest:wrong@${BROKER_HOST}:${BROKER_PORT}/`;
+    const [t, p] = await fromUrl([badPassword, good], { connectTimeout: 5000 });
+    expect(p.state).toBe('open');
+    await p.close();
+    t.close();
+    const err = await rejectionOf(fromUrl([badPassword, badPassword], { connectTimeout: 5000 }));
+    expect(err).toBeInstanceOf(AmqpClosedConnection);
+    expect((err as AmqpClosedConnection).errors?.length).toBe(2);
+    // Options override every URL: the right password makes both work.
+    const [t2, p2] = await fromUrl([badPassword], { password: 'guest' });
+    expect(p2.state).toBe('open');
+    await p2.close();
+    t2.close();
   });
 });
