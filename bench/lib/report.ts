@@ -19,6 +19,8 @@ export interface Meta {
   notes: string[];
   descriptions?: Record<string, string>;
   settle?: number;
+  /** CPU ms to copy a 1 MiB body into a fresh buffer (bench/lib/fresh.ts), measured by the runner */
+  freshMiBMs?: number;
 }
 
 interface Agg {
