@@ -21,6 +21,7 @@ import type { Adapter } from './lib/adapter.js';
 import type { Job, RunResult } from './lib/scenarios.js';
 import { SCENARIOS, countFor, selects } from './lib/scenarios.js';
 import { freshMiBCostMs } from './lib/fresh.js';
+import { renderExtras, renderGoals } from './lib/report-goals.js';
 import { renderSvg, renderTables } from './lib/report.js';
 import { machineBusySeconds } from './lib/sys.js';
 import { buildWorker } from './lib/build.js';
@@ -294,7 +295,7 @@ async function main(): Promise<void> {
   const elapsedS = meta.elapsedS;
   writeFileSync(out, JSON.stringify({ meta, results }, null, 1));
 
-  console.log(renderTables(meta, results));
+  console.log([renderTables(meta, results), '', ...renderExtras(meta, results), '', ...renderGoals(meta, results)].join('\n'));
   console.error(`\nraw results: ${path.relative(process.cwd(), out)}  (${elapsedS.toFixed(0)} s)`);
   if (args.chart) {
     const svgPath = path.join(root, 'docs', 'performance.svg');
