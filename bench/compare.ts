@@ -48,6 +48,33 @@ for (const [title, m, k] of [
   }
   console.log('');
 }
+// The machine's load drifts between runs; within a round the two clients ran
+// back to back, so ours / raw per round cancels most of the drift.
+if (clients.includes('ours') && clients.includes('raw')) {
+  const perRound = (x: (typeof sets)[number], s: string, m: 'rate' | 'cpuPer100k') =>
+    agg(
+      x.runs.flatMap((run) => {
+        const rs = run.results.filter((r) => r.ok && r.scenario === s);
+        return [...new Set(rs.map((r) => r.round))].map((k) => {
+          const v = (c: string): number => rs.find((r) => r.round === k && r.client === c)?.[m] ?? Number.NaN;
+          return v('ours') / v('raw');
+        });
+      }),
+    );
+  console.log(`### ours / raw within each round: median (min–max); ${last.label} / ${first.label} of the medians\n`);
+  const hdr = (['throughput', 'CPU'] as const).flatMap((w) => [...sets.map((x) => `${w} ${x.label}`), `${w} ${last.label} / ${first.label}`]);
+  console.log(row(['scenario', ...hdr]));
+  console.log(row(['---', ...hdr.map(() => '--:')]));
+  const r2 = (a: ReturnType<typeof agg>): string => (a.count === 0 ? '—' : `${a.med.toFixed(2)} (${a.min.toFixed(2)}–${a.max.toFixed(2)})`);
+  for (const s of scenarios) {
+    const cells = (['rate', 'cpuPer100k'] as const).flatMap((m) => {
+      const v = sets.map((x) => perRound(x, s, m));
+      return [...v.map(r2), fmtNum(v[v.length - 1]!.med / v[0]!.med, 'ratio')];
+    });
+    console.log(row([s, ...cells]));
+  }
+  console.log('');
+}
 const rpc = scenarios.filter((s) => s.startsWith('rpc'));
 if (rpc.length) {
   console.log(`### RPC p50 latency (ms): median (min–max) over all rounds\n`);
