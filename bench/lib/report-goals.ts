@@ -20,7 +20,18 @@ function roundRatio(meta: Meta, rs: RunResult[], kind: string, size: number): nu
   const peers = meta.clients.filter(isPeer).map(cpu).filter(Number.isFinite);
   if (peers.length === 0) return Number.NaN;
   const floor = floorOf(meta, kind, size, cpu('raw'));
-  return (cpu('ours') - floor) / (Math.min(...peers) - floor);
+  const den = Math.min(...peers) - floor;
+  return den > 0 ? (cpu('ours') - floor) / den : Number.NaN;
+}
+
+/**
+ * The goal as an inequality, (ours − floor) ≤ 0.5 × (best peer − floor): it
+ * stays meaningful when the estimated floor is above the best peer (then the
+ * ratio is not, and is not shown).
+ */
+function cpuMet(ours: number, floor: number, peer: number): boolean | null {
+  if (![ours, floor, peer].every(Number.isFinite)) return null;
+  return ours - floor <= 0.5 * (peer - floor);
 }
 
 const mark = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? '**met**' : 'not met');
@@ -44,7 +55,7 @@ export function renderGoals(meta: Meta, results: RunResult[]): string[] {
     const ours = t.get(s.id, 'ours', 'cpuPer100k').med;
     const floor = floorOf(meta, s.kind, s.size, t.get(s.id, 'raw', 'cpuPer100k').med);
     const bp = bestPeer(t, c, s.id, 'cpuPer100k', false);
-    const ratio = bp ? (ours - floor) / (bp.v - floor) : Number.NaN;
+    const ratio = bp && bp.v > floor ? (ours - floor) / (bp.v - floor) : Number.NaN;
     const rounds = [...new Set(results.filter((r) => r.scenario === s.id).map((r) => r.round))];
     const per = agg(rounds.map((k) => roundRatio(meta, results.filter((r) => r.scenario === s.id && r.round === k), s.kind, s.size)));
     const fixedRate = s.kind === 'latency';
@@ -61,8 +72,12 @@ export function renderGoals(meta: Meta, results: RunResult[]): string[] {
         fmtNum(floor, 'cpu'),
         fmtNum(ours - floor, 'cpu'),
         bp ? `${fmtNum(bp.v - floor, 'cpu')} (${bp.name})` : '—',
-        `${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} (${Number.isFinite(per.min) ? `${per.min.toFixed(2)}–${per.max.toFixed(2)}` : '—'})`,
-        mark(Number.isFinite(ratio) ? ratio <= 0.5 : null),
+        Number.isFinite(ratio)
+          ? `${ratio.toFixed(2)} (${Number.isFinite(per.min) ? `${per.min.toFixed(2)}–${per.max.toFixed(2)}` : '—'})`
+          : bp && bp.v <= floor
+            ? 'floor above best peer'
+            : '—',
+        mark(cpuMet(ours, floor, bp?.v ?? Number.NaN)),
         fixedRate ? 'n/a' : fmtNum(vsPeer, 'ratio'),
         fixedRate ? 'n/a' : fmtNum(vsRaw, 'ratio'),
         fixedRate ? 'n/a' : mark(Number.isFinite(vsPeer) ? vsPeer >= 1 && vsRaw >= 0.9 : null),
@@ -70,12 +85,11 @@ export function renderGoals(meta: Meta, results: RunResult[]): string[] {
       ]),
     );
   }
-  const cpuMet = scen.filter((s) => {
+  const met = scen.filter((s) => {
     const floor = floorOf(meta, s.kind, s.size, t.get(s.id, 'raw', 'cpuPer100k').med);
-    const bp = bestPeer(t, c, s.id, 'cpuPer100k', false);
-    return bp !== null && (t.get(s.id, 'ours', 'cpuPer100k').med - floor) / (bp.v - floor) <= 0.5;
+    return cpuMet(t.get(s.id, 'ours', 'cpuPer100k').med, floor, bestPeer(t, c, s.id, 'cpuPer100k', false)?.v ?? Number.NaN) === true;
   }).length;
-  out.push('', `CPU goal met in ${cpuMet} of ${scen.length} scenarios.`);
+  out.push('', `CPU goal met in ${met} of ${scen.length} scenarios.`);
   return out;
 }
 
