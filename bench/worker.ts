@@ -13,8 +13,11 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import type { Adapter, BenchClient } from './lib/adapter.js';
 import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
+import { encodePublishProps } from './lib/raw-extra.js';
+import { runExtra } from './lib/extra.js';
+import { appProps } from './lib/props.js';
 import type { Job, RunResult } from './lib/scenarios.js';
-import { CONFIRM_WINDOW, PREFETCH, publishWindow } from './lib/scenarios.js';
+import { CONFIRM_WINDOW, KINDS, PREFETCH, publishWindow } from './lib/scenarios.js';
 import { findBeamPid, machineBusySeconds, percentile, processCpuSeconds } from './lib/sys.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -65,11 +68,23 @@ async function run(job: Job): Promise<RunResult> {
   let server: ChildProcess | null = null;
   let client: BenchClient | null = null;
   const exclusive = job.kind === 'publish' || job.kind === 'confirm';
+  const props = job.props ? appProps() : undefined;
+  const extraClients: BenchClient[] = [];
+  const extraQueues: string[] = [];
   try {
+    if (!KINDS.includes(job.kind)) {
+      const adapter = await loadAdapter(job.client);
+      return await runExtra(
+        { job, side, adapter, prefix: queue, payload, waitDepth: (q, n, t) => waitDepth(side, q, n, t), clients: extraClients },
+        extraQueues,
+      );
+    }
     // ---- untimed set-up
     await side.queueDeclare(queue, { exclusive, args: expires });
     if (job.kind === 'consume-ack' || job.kind === 'consume-noack') {
-      await side.publishMany(queue, payload, job.n, { confirm: false, window: 0 });
+      // with properties: every message carries the first property set
+      const tpl = props ? encodePublishProps(1, queue, payload, side.frameMax, props[0]!) : undefined;
+      await side.publishMany(queue, payload, job.n, { confirm: false, window: 0, ...(tpl ? { tpl } : {}) });
       await waitDepth(side, queue, job.n, 120_000);
     }
     if (job.kind === 'rpc') server = await startRpcServer(job.url, queue);
@@ -93,17 +108,17 @@ async function run(job: Job): Promise<RunResult> {
     const t0 = performance.now();
     switch (job.kind) {
       case 'publish':
-        await client.publish(queue, payload, job.n, { confirm: false, window: publishWindow(job.size) });
+        await client.publish(queue, payload, job.n, { confirm: false, window: publishWindow(job.size), ...(props ? { props } : {}) });
         await waitDepth(side, queue, job.n, 120_000);
         break;
       case 'confirm':
-        await client.publish(queue, payload, job.n, { confirm: true, window: CONFIRM_WINDOW });
+        await client.publish(queue, payload, job.n, { confirm: true, window: CONFIRM_WINDOW, ...(props ? { props } : {}) });
         break;
       case 'consume-ack':
-        await client.consume(queue, job.n, { noAck: false, prefetch: PREFETCH });
+        await client.consume(queue, job.n, { noAck: false, prefetch: PREFETCH, readProps: !!props });
         break;
       case 'consume-noack':
-        await client.consume(queue, job.n, { noAck: true, prefetch: PREFETCH });
+        await client.consume(queue, job.n, { noAck: true, prefetch: PREFETCH, readProps: !!props });
         break;
       case 'rpc':
         for (let i = 0; i < job.n; i++) {
@@ -146,6 +161,8 @@ async function run(job: Job): Promise<RunResult> {
     }
     return res;
   } finally {
+    for (const c of extraClients) await Promise.race([c.close().catch(() => undefined), sleep(3000)]);
+    for (const q of extraQueues) await side.queueDelete(q).catch(() => undefined);
     if (client !== null) await Promise.race([client.close().catch(() => undefined), sleep(3000)]);
     if (server !== null) server.kill();
     await side.queueDelete(queue).catch(() => undefined);

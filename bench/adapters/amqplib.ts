@@ -4,8 +4,23 @@
 
 import { once } from 'node:events';
 import amqplib from 'amqplib';
+import type { Options } from 'amqplib';
 import type { Adapter, BenchClient } from '../lib/adapter.js';
-import { pkgVersion, Pending } from '../lib/adapter.js';
+import { Countdown, pkgVersion, Pending, TS_HEADER } from '../lib/adapter.js';
+import type { AppProps } from '../lib/props.js';
+
+const toOptions = (p: AppProps): Options.Publish => ({
+  contentType: p.contentType,
+  contentEncoding: p.contentEncoding,
+  persistent: true,
+  correlationId: p.correlationId,
+  replyTo: p.replyTo,
+  messageId: p.messageId,
+  timestamp: p.timestamp.getTime() / 1000,
+  type: p.type,
+  appId: p.appId,
+  headers: { ...p.headers },
+});
 
 const version = pkgVersion('amqplib');
 
@@ -18,10 +33,12 @@ const adapter: Adapter = {
     conn.on('error', () => undefined);
     return {
       async publish(queue, body, n, o) {
+        const opts: Options.Publish[] = o.props ? o.props.map(toOptions) : [{}];
+        const k = opts.length;
         if (!o.confirm) {
           const ch = await conn.createChannel();
           for (let i = 0; i < n; i++) {
-            if (!ch.sendToQueue(queue, body)) await once(ch, 'drain');
+            if (!ch.sendToQueue(queue, body, opts[i % k])) await once(ch, 'drain');
           }
           await ch.close();
           return;
@@ -43,7 +60,7 @@ const adapter: Adapter = {
         for (let i = 0; i < n; i++) {
           if (inflight >= o.window) await new Promise<void>((r) => (wake = r));
           inflight++;
-          if (!ch.sendToQueue(queue, body, {}, cb)) await once(ch, 'drain');
+          if (!ch.sendToQueue(queue, body, opts[i % k], cb)) await once(ch, 'drain');
         }
         await ch.waitForConfirms();
         if (failure !== null) throw failure;
@@ -53,18 +70,21 @@ const adapter: Adapter = {
         const ch = await conn.createChannel();
         if (!o.noAck) await ch.prefetch(o.prefetch);
         let got = 0;
+        let ids = 0;
         await new Promise<void>((resolve, reject) => {
           ch.on('error', reject);
           ch.consume(
             queue,
             (msg) => {
               if (msg === null) return reject(new Error('consumer cancelled'));
+              if (o.readProps && msg.properties.messageId !== undefined) ids++;
               if (!o.noAck) ch.ack(msg);
               if (++got === n) resolve();
             },
             { noAck: o.noAck },
           ).catch(reject);
         });
+        if (o.readProps && ids !== n) throw new Error(`read ${ids} message ids of ${n}`);
         await ch.close();
       },
       async rpc(queue) {
@@ -82,6 +102,46 @@ const adapter: Adapter = {
             const id = pending.next(resolve);
             ch.sendToQueue(queue, body, { replyTo: 'amq.rabbitmq.reply-to', correlationId: id });
           });
+      },
+      async openChannels(k) {
+        const chs = await Promise.all(Array.from({ length: k }, () => conn.createChannel()));
+        return {
+          async publishEach(queue, body) {
+            // sendToQueue hands the frames to the socket synchronously
+            for (const ch of chs) ch.sendToQueue(queue, body);
+          },
+          async close() {
+            await Promise.all(chs.map((ch) => ch.close()));
+          },
+        };
+      },
+      async manyQueues(queues, body, n, o) {
+        const left = new Countdown(n);
+        const consumers = await Promise.all(queues.map(() => conn.createChannel()));
+        await Promise.all(
+          consumers.map(async (ch, i) => {
+            await ch.prefetch(o.prefetch);
+            await ch.consume(queues[i]!, (msg) => {
+              if (msg === null) return;
+              ch.ack(msg);
+              left.tick();
+            });
+          }),
+        );
+        const pub = await conn.createChannel();
+        return async () => {
+          const q = queues.length;
+          for (let i = 0; i < n; i++) {
+            if (!pub.sendToQueue(queues[i % q]!, body)) await once(pub, 'drain');
+          }
+          await left.done;
+        };
+      },
+      async latency(queue, body, onTs) {
+        const sub = await conn.createChannel();
+        await sub.consume(queue, (msg) => msg !== null && onTs(msg.properties.headers?.[TS_HEADER] as number), { noAck: true });
+        const pub = await conn.createChannel();
+        return (ts) => void pub.sendToQueue(queue, body, { headers: { [TS_HEADER]: ts } });
       },
       close: () => conn.close(),
     };

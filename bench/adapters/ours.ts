@@ -1,17 +1,32 @@
 // amqp091 (this repository, src/index.ts) through its public API as documented
-// in API.md: fromUrl() → protocol.channel() → publish()/basicConsume().
+// in API.md: fromUrl() → protocol.channel() → publish()/basicConsume(); RPC
+// through protocol.rpcClient() (direct reply-to).
 // Back-pressure: without confirms a publish promise resolves once its frames
 // are handed to the socket and the socket is below its high-water mark; in
 // confirm mode it resolves on the broker's ack. Either way we keep a bounded
 // window of unsettled publishes (bench/lib/adapter.ts `pipeline`).
 
 import type { Adapter, BenchClient } from '../lib/adapter.js';
-import { Pending, pipeline } from '../lib/adapter.js';
-import { fromUrl } from '../../src/index.js';
+import { Countdown, pipeline, TS_HEADER } from '../lib/adapter.js';
+import type { AppProps } from '../lib/props.js';
+import { fromUrl, type PropertiesInit } from '../../src/index.js';
+
+const toProps = (p: AppProps): PropertiesInit => ({
+  contentType: p.contentType,
+  contentEncoding: p.contentEncoding,
+  deliveryMode: 2,
+  correlationId: p.correlationId,
+  replyTo: p.replyTo,
+  messageId: p.messageId,
+  timestamp: p.timestamp,
+  messageType: p.type,
+  appId: p.appId,
+  headers: { ...p.headers },
+});
 
 const adapter: Adapter = {
   name: 'ours',
-  describe: () => 'amqp091 (src/): channel.publish() promises in a window, basicConsume() + basicClientAck()',
+  describe: () => 'amqp091 (src/): channel.publish() promises in a window, basicConsume() + basicClientAck(), protocol.rpcClient().call()',
   async connect(url: string): Promise<BenchClient> {
     let asyncError: Error | null = null;
     const [transport, protocol] = await fromUrl(url, {
@@ -26,7 +41,14 @@ const adapter: Adapter = {
       async publish(queue, body, n, o) {
         const ch = await protocol.channel();
         if (o.confirm) await ch.confirmSelect();
-        await pipeline(n, o.window, () => ch.publish(body, '', queue));
+        if (o.props) {
+          const props = o.props.map(toProps);
+          const k = props.length;
+          let i = 0;
+          await pipeline(n, o.window, () => ch.publish(body, '', queue, props[i++ % k]));
+        } else {
+          await pipeline(n, o.window, () => ch.publish(body, '', queue));
+        }
         check();
         await ch.close();
       },
@@ -34,30 +56,65 @@ const adapter: Adapter = {
         const ch = await protocol.channel();
         if (!o.noAck) await ch.basicQos({ prefetchCount: o.prefetch });
         let got = 0;
+        let ids = 0;
         await new Promise<void>((resolve, reject) => {
           ch.basicConsume(
-            (c, _body, env) => {
+            (c, _body, env, props) => {
+              if (o.readProps && props.messageId !== undefined) ids++;
               if (!o.noAck) c.basicClientAck(env.deliveryTag);
               if (++got === n) resolve();
             },
             { queueName: queue, noAck: o.noAck },
           ).catch(reject);
         });
+        if (o.readProps && ids !== n) throw new Error(`read ${ids} message ids of ${n}`);
         check();
         await ch.close();
       },
       async rpc(queue) {
-        const ch = await protocol.channel();
-        const pending = new Pending();
-        await ch.basicConsume((_c, body, _env, props) => pending.settle(props.correlationId, body), {
-          queueName: 'amq.rabbitmq.reply-to',
-          noAck: true,
-        });
-        return (body: Buffer) =>
-          new Promise((resolve, reject) => {
-            const id = pending.next(resolve);
-            ch.publish(body, '', queue, { replyTo: 'amq.rabbitmq.reply-to', correlationId: id }).catch(reject);
-          });
+        const client = await protocol.rpcClient();
+        return (body: Buffer) => client.call('', queue, body);
+      },
+      async openChannels(k) {
+        const chs = await Promise.all(Array.from({ length: k }, () => protocol.channel()));
+        return {
+          async publishEach(queue, body) {
+            await Promise.all(chs.map((ch) => ch.publish(body, '', queue)));
+          },
+          async close() {
+            await Promise.all(chs.map((ch) => ch.close()));
+          },
+        };
+      },
+      async manyQueues(queues, body, n, o) {
+        const left = new Countdown(n);
+        const consumers = await Promise.all(queues.map(() => protocol.channel()));
+        await Promise.all(
+          consumers.map(async (ch, i) => {
+            await ch.basicQos({ prefetchCount: o.prefetch });
+            await ch.basicConsume(
+              (c, _body, env) => {
+                c.basicClientAck(env.deliveryTag);
+                left.tick();
+              },
+              { queueName: queues[i]! },
+            );
+          }),
+        );
+        const pub = await protocol.channel();
+        return async () => {
+          const q = queues.length;
+          let i = 0;
+          await pipeline(n, o.window, () => pub.publish(body, '', queues[i++ % q]!));
+          await left.done;
+          check();
+        };
+      },
+      async latency(queue, body, onTs) {
+        const sub = await protocol.channel();
+        await sub.basicConsume((_c, _body, _env, props) => onTs(props.headers?.[TS_HEADER] as number), { queueName: queue, noAck: true });
+        const pub = await protocol.channel();
+        return (ts) => void pub.publish(body, '', queue, { headers: { [TS_HEADER]: ts } });
       },
       async close() {
         await protocol.close();

@@ -4,6 +4,7 @@
 
 import type { Adapter, BenchClient } from '../lib/adapter.js';
 import { RawConnection, encodePublish, parseUrl } from '../lib/raw.js';
+import { encodePublishProps, rawLatency, rawManyQueues, rawOpenChannels } from '../lib/raw-extra.js';
 
 const adapter: Adapter = {
   name: 'raw',
@@ -11,7 +12,9 @@ const adapter: Adapter = {
   async connect(url: string): Promise<BenchClient> {
     const c = await RawConnection.open(parseUrl(url));
     return {
-      publish: (queue, body, n, o) => c.publishMany(queue, body, n, o),
+      // with properties: one template (the first property set) repeated
+      publish: (queue, body, n, o) =>
+        c.publishMany(queue, body, n, o.props ? { ...o, tpl: encodePublishProps(1, queue, body, c.frameMax, o.props[0]!) } : o),
       consume: (queue, n, o) => c.consumeMany(queue, n, o),
       async rpc(queue) {
         await c.consume('amq.rabbitmq.reply-to', true);
@@ -42,6 +45,9 @@ const adapter: Adapter = {
           return p;
         };
       },
+      openChannels: (k) => rawOpenChannels(c, k),
+      manyQueues: (queues, body, n, o) => rawManyQueues(c, queues, body, n, o.prefetch),
+      latency: (queue, body, onTs) => rawLatency(c, queue, body, onTs),
       close: () => c.close(),
     };
   },

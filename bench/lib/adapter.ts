@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { AppProps } from './props.js';
 
 // The one interface every benchmarked client implements. A client is one file
 // in bench/adapters/<name>.ts whose default export is an `Adapter`; the runner
@@ -16,13 +17,27 @@ export interface PublishOptions {
    * that instead when not confirming.
    */
   window: number;
+  /** Realistic properties (bench/lib/props.ts): message i carries props[i % props.length]. */
+  props?: AppProps[];
 }
 
 export interface ConsumeOptions {
   noAck: boolean;
   /** basic.qos prefetch-count, used when acking. */
   prefetch: number;
+  /** Read the message id of each delivery, as an application would (the props scenarios). */
+  readProps?: boolean;
 }
+
+/** Channels opened by `openChannels`, idle until used. */
+export interface ChannelSet {
+  /** One publish of body to queue on every channel; resolves once all are handed to the transport. */
+  publishEach(queue: string, body: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The header that carries the publish time (µs on the worker's monotonic clock, int32). */
+export const TS_HEADER = 'x-ts';
 
 export interface BenchClient {
   /**
@@ -39,6 +54,20 @@ export interface BenchClient {
    * with the reply body.
    */
   rpc(queue: string): Promise<(body: Buffer) => Promise<unknown>>;
+  /** Open k channels on this connection (all requested at once). */
+  openChannels(k: number): Promise<ChannelSet>;
+  /**
+   * Consume every queue on its own channel (basic.qos prefetch, ack each) and
+   * open one more channel to publish on (untimed set-up); the returned go()
+   * publishes n messages round-robin over the queues, at most `window` in
+   * flight, and resolves at the n-th delivery.
+   */
+  manyQueues(queues: string[], body: Buffer, n: number, o: { prefetch: number; window: number }): Promise<() => Promise<void>>;
+  /**
+   * Consume `queue` (no-ack) calling onTs with each delivery's TS_HEADER,
+   * and return a function that publishes body to `queue` with TS_HEADER = ts.
+   */
+  latency(queue: string, body: Buffer, onTs: (ts: number) => void): Promise<(ts: number) => void>;
   close(): Promise<void>;
 }
 
@@ -83,6 +112,34 @@ export async function pipeline(n: number, window: number, send: () => Promise<un
   low = 0;
   while (inflight > 0) await new Promise<void>((r) => (wake = r));
   if (failure !== null) throw failure;
+}
+
+/**
+ * Call send(i) for i in 0..n-1 at `rate` per second (a timer every ms
+ * catching up to the schedule), resolving after the last. Shared by every
+ * client so the load is identical.
+ */
+export async function paced(n: number, rate: number, send: (i: number) => void): Promise<void> {
+  const t0 = performance.now();
+  let i = 0;
+  while (i < n) {
+    const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+    while (i < due) send(i++);
+    if (i < n) await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Counts deliveries towards n and settles once all arrived (shared by the many-queues drivers). */
+export class Countdown {
+  private got = 0;
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  constructor(private readonly n: number) {
+    this.done = new Promise<void>((r) => (this.resolve = r));
+  }
+  tick(): void {
+    if (++this.got === this.n) this.resolve();
+  }
 }
 
 /** Correlation-id based RPC on top of any client: one pending map, one reply consumer. */

@@ -249,6 +249,8 @@ export class RawConnection {
   onHeader: (() => void) | null = null;
   onMessage: ((m: RawMessage) => void) | null = null;
   onConfirm: ((tag: number, multiple: boolean, nack: boolean) => void) | null = null;
+  /** Called for methods nothing here handles (channel.open-ok of other channels, …). */
+  onOtherMethod: ((id: number, args: Buffer) => void) | null = null;
   private curDeliver: Buffer | null = null;
   private curHeader: Buffer | null = null;
   private curBody: Buffer[] = [];
@@ -485,7 +487,9 @@ export class RawConnection {
           return;
         }
         default:
-          return; // consume-ok for a no-wait path, blocked/unblocked, etc.
+          // consume-ok for a no-wait path, blocked/unblocked, etc.
+          if (this.onOtherMethod !== null) this.onOtherMethod(id, args);
+          return;
       }
     }
     if (type === FRAME_HEADER) {
@@ -522,8 +526,9 @@ export class RawConnection {
    * Without confirm, resolves once everything is handed to the socket; with
    * confirm, keeps at most `window` unconfirmed and resolves on the last ack.
    */
-  async publishMany(queue: string, body: Uint8Array, n: number, o: { confirm: boolean; window: number }): Promise<void> {
-    const tpl = encodePublish(1, '', queue, body, this.frameMax);
+  async publishMany(queue: string, body: Uint8Array, n: number, o: { confirm: boolean; window: number; tpl?: Buffer }): Promise<void> {
+    // o.tpl: a pre-encoded publish to repeat instead (e.g. one with properties)
+    const tpl = o.tpl ?? encodePublish(1, '', queue, body, this.frameMax);
     const per = Math.max(1, Math.floor((256 * 1024) / tpl.length));
     const chunk = per === 1 ? tpl : Buffer.allocUnsafe(per * tpl.length);
     if (per > 1) for (let i = 0; i < per; i++) tpl.copy(chunk, i * tpl.length);

@@ -19,16 +19,18 @@ export interface Meta {
   notes: string[];
   descriptions?: Record<string, string>;
   settle?: number;
+  /** CPU ms to copy a 1 MiB body into a fresh buffer (bench/lib/fresh.ts), measured by the runner */
+  freshMiBMs?: number;
 }
 
-interface Agg {
+export interface Agg {
   med: number;
   min: number;
   max: number;
   count: number;
 }
 
-function agg(xs: number[]): Agg {
+export function agg(xs: number[]): Agg {
   const v = xs.filter((x) => Number.isFinite(x));
   return {
     med: median(v),
@@ -38,12 +40,16 @@ function agg(xs: number[]): Agg {
   };
 }
 
-type Metric = 'rate' | 'cpuPer100k' | 'brokerCpuPer100k' | 'otherCores' | 'p50Ms' | 'p99Ms' | 'maxRssMB';
+export type Metric = 'rate' | 'cpuPer100k' | 'brokerCpuPer100k' | 'otherCores' | 'p50Ms' | 'p99Ms' | 'maxRssMB';
 
-class Table {
+export class Table {
   constructor(private readonly results: RunResult[]) {}
   get(scenario: string, client: string, m: Metric): Agg {
     return agg(this.results.filter((r) => r.ok && r.scenario === scenario && r.client === client).map((r) => r[m] ?? Number.NaN));
+  }
+  /** A scenario-specific figure (RunResult.extra[key]). */
+  extra(scenario: string, client: string, key: string): Agg {
+    return agg(this.results.filter((r) => r.ok && r.scenario === scenario && r.client === client).map((r) => r.extra?.[key] ?? Number.NaN));
   }
   all(scenario: string, m: Metric): Agg {
     return agg(this.results.filter((r) => r.ok && r.scenario === scenario).map((r) => r[m] ?? Number.NaN));
@@ -56,9 +62,9 @@ class Table {
   }
 }
 
-const isPeer = (c: string): boolean => c !== 'ours' && c !== 'raw';
+export const isPeer = (c: string): boolean => c !== 'ours' && c !== 'raw';
 
-function fmtNum(x: number, kind: 'rate' | 'cpu' | 'ms' | 'ratio' | 'mb'): string {
+export function fmtNum(x: number, kind: 'rate' | 'cpu' | 'ms' | 'ratio' | 'mb'): string {
   if (!Number.isFinite(x)) return '—';
   switch (kind) {
     case 'rate':
@@ -81,7 +87,7 @@ function cell(a: Agg, kind: 'rate' | 'cpu' | 'ms', failures: number, spread: boo
 }
 
 /** The peer with the best median for a metric (highest rate, lowest cpu/latency). */
-function bestPeer(t: Table, clients: string[], scenario: string, m: Metric, higher: boolean): { name: string; v: number } | null {
+export function bestPeer(t: Table, clients: string[], scenario: string, m: Metric, higher: boolean): { name: string; v: number } | null {
   let best: { name: string; v: number } | null = null;
   for (const c of clients.filter(isPeer)) {
     const v = t.get(scenario, c, m).med;
@@ -91,14 +97,15 @@ function bestPeer(t: Table, clients: string[], scenario: string, m: Metric, high
   return best;
 }
 
-function row(cells: string[]): string {
+export function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
 export function renderTables(meta: Meta, results: RunResult[]): string {
   const t = new Table(results);
   const clients = meta.clients;
-  const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id));
+  // footprint scenarios have their own table (renderExtras): messages/s and CPU per message mean nothing there
+  const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id) && s.group !== 'footprint');
   const hasOurs = clients.includes('ours');
   const hasRaw = clients.includes('raw');
   const spread = meta.rounds > 1;
@@ -142,9 +149,9 @@ export function renderTables(meta: Meta, results: RunResult[]): string {
   }
 
   // ---- RPC latency
-  const rpc = scen.filter((s) => s.kind === 'rpc');
+  const rpc = scen.filter((s) => s.kind === 'rpc' || s.kind === 'latency');
   if (rpc.length) {
-    out.push('', `### RPC round trip latency (ms): p50 / p99, median over ${rounds}`, '');
+    out.push('', `### Latency (ms): RPC round trip, and publish → delivery at a fixed rate; p50 / p99, median over ${rounds}`, '');
     const latHdr = [...(hasOurs ? ['ours p50 / best peer p50'] : []), 'best peer (p50)'];
     out.push(row(['scenario', ...clients, ...latHdr]));
     out.push(row(['---', ...clients.map(() => '--:'), ...latHdr.map(() => '--:')]));
@@ -237,7 +244,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 export function renderSvg(meta: Meta, results: RunResult[]): string {
   const t = new Table(results);
   const bars = meta.clients.filter((c) => c !== 'raw');
-  const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id));
+  const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id) && s.group !== 'footprint');
   const color = (c: string, i: number): string => COLORS[c] ?? EXTRA[i % EXTRA.length]!;
   const barH = 7;
   const groupH = bars.length * barH + 8;

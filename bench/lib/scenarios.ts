@@ -1,6 +1,24 @@
 // The scenario matrix, shared by the runner (what to run) and the worker (how).
 
-export type Kind = 'publish' | 'confirm' | 'consume-ack' | 'consume-noack' | 'rpc';
+export type Kind =
+  | 'publish'
+  | 'confirm'
+  | 'consume-ack'
+  | 'consume-noack'
+  | 'rpc'
+  // issue 15's scenarios (bench/lib/extra.ts runs them)
+  | 'many-queues'
+  | 'channels'
+  | 'latency'
+  | 'idle-connections'
+  | 'idle-channels'
+  | 'connect';
+
+/**
+ * What a scenario belongs to; `--scenarios <group>` selects a whole group.
+ * `classic` is the matrix of issue 5; the others are issue 15's.
+ */
+export type Group = 'classic' | 'props' | 'many' | 'latency' | 'footprint';
 
 export interface Scenario {
   /** e.g. "publish-16B" */
@@ -11,6 +29,11 @@ export interface Scenario {
   base: number;
   /** not part of the default matrix; run it by naming it in --scenarios */
   optional?: boolean;
+  group: Group;
+  /** messages carry realistic properties (bench/lib/props.ts) */
+  props?: boolean;
+  /** kind-specific: queues (many-queues), channels (channels, idle-channels), msg/s (latency), connections (idle-connections) */
+  param?: number;
 }
 
 export const KINDS: readonly Kind[] = ['publish', 'confirm', 'consume-ack', 'consume-noack', 'rpc'];
@@ -18,7 +41,16 @@ export const KINDS: readonly Kind[] = ['publish', 'confirm', 'consume-ack', 'con
 export const SIZE_LABEL: Readonly<Record<number, string>> = { 16: '16B', 1024: '1KiB', 4096: '4KiB', 1048576: '1MiB' };
 
 function sc(kind: Kind, size: number, base: number, optional = false): Scenario {
-  return { id: `${kind}-${SIZE_LABEL[size]}`, kind, size, base, ...(optional ? { optional } : {}) };
+  return { id: `${kind}-${SIZE_LABEL[size]}`, kind, size, base, group: 'classic', ...(optional ? { optional } : {}) };
+}
+
+/** The same kinds with realistic properties on every message. */
+function props(kind: Kind, size: number, base: number): Scenario {
+  return { id: `${kind}-props-${SIZE_LABEL[size]}`, kind, size, base, group: 'props', props: true };
+}
+
+function extra(id: string, kind: Kind, group: Group, size: number, base: number, param: number, optional = false): Scenario {
+  return { id, kind, size, base, group, param, ...(optional ? { optional } : {}) };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -38,6 +70,22 @@ export const SCENARIOS: readonly Scenario[] = [
   // The issue's memory goal: peak RSS while publishing 1M × 1 KiB without
   // confirms (see the peak RSS column). Opt-in: --scenarios publish-1KiB
   sc('publish', 1024, 1_000_000, true),
+  // ---- issue 15
+  props('publish', 1024, 100_000),
+  props('confirm', 1024, 100_000),
+  props('consume-ack', 1024, 100_000),
+  props('consume-noack', 1024, 100_000),
+  // 100 queues, one consumer (own channel, prefetch 10, acks) each; one publisher round-robin
+  extra('many-queues-100', 'many-queues', 'many', 16, 100_000, 100),
+  // open 1000 channels on one connection (open time), then publish rounds of one message per channel
+  extra('channels-1000', 'channels', 'many', 16, 100_000, 1000),
+  // publish at a fixed rate, publish → delivery latency from a timestamp header
+  extra('latency-5k', 'latency', 'latency', 16, 50_000, 5000),
+  extra('latency-20k', 'latency', 'latency', 16, 200_000, 20_000, true),
+  // footprint: RSS and heap per idle connection / channel, connect() → first open channel
+  extra('idle-connections-100', 'idle-connections', 'footprint', 0, 100, 100),
+  extra('idle-channels-1000', 'idle-channels', 'footprint', 0, 1000, 1000),
+  extra('connect', 'connect', 'footprint', 0, 20, 20),
 ];
 
 /** At most this many unconfirmed publishes (the issue's rule). */
@@ -53,7 +101,16 @@ export function publishWindow(size: number): number {
 }
 
 export function countFor(s: Scenario, scale: number): number {
+  // footprint scenarios measure a fixed shape (100 connections, 1000 channels, 20 connects)
+  if (s.group === 'footprint') return s.base;
+  // whole rounds over the channels / queues
+  if (s.kind === 'channels' || s.kind === 'many-queues') return Math.max(1, Math.round((s.base * scale) / s.param!)) * s.param!;
   return Math.max(s.kind === 'rpc' ? 100 : 10, Math.round(s.base * scale));
+}
+
+/** Whether `pattern` (an id, kind, group or id prefix from --scenarios) selects s. */
+export function selects(s: Scenario, pattern: string): boolean {
+  return s.id === pattern || (!s.optional && (s.kind === pattern || s.group === pattern || s.id.startsWith(pattern)));
 }
 
 /** What the runner asks one worker process to do. */
@@ -65,6 +122,8 @@ export interface Job {
   size: number;
   n: number;
   url: string;
+  props?: boolean;
+  param?: number;
 }
 
 /** What a worker reports back. */
@@ -91,4 +150,6 @@ export interface RunResult extends Job {
   /** set by the runner: ms spent waiting for a quiet machine, and the busy cores it last saw */
   settleMs?: number;
   busyBefore?: number;
+  /** scenario-specific figures (ms to open channels, KB per idle connection, …), see bench/lib/extra.ts */
+  extra?: Record<string, number>;
 }

@@ -1,29 +1,66 @@
 // CPU accounting from /proc: the broker's beam.smp process, any child process,
 // and the whole machine (for the "other load" noise indicator).
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 /** Clock ticks per second of /proc times (USER_HZ; 100 on Linux). */
 const HZ = 100;
 
 let beamPid: number | null | undefined;
 
-/** The pid of the RabbitMQ VM (beam.smp), or null when not visible. */
-export function findBeamPid(): number | null {
+/** The inode of the TCP socket listening on `port` (IPv4 or IPv6), or null. */
+function listenInode(port: number): string | null {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const c = line.trim().split(/\s+/);
+        // local_address rem_address st … inode (field 9); 0A = LISTEN
+        if (c[1]?.endsWith(hex) && c[3] === '0A') return c[9] ?? null;
+      }
+    } catch {
+      // no such table
+    }
+  }
+  return null;
+}
+
+/** Whether process `pid` holds the socket with `inode` open. */
+function holdsSocket(pid: string, inode: string): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The pid of the RabbitMQ VM (beam.smp) that listens on the AMQP port, or
+ * null when not visible. Other brokers may run on the machine (test
+ * clusters): taking the first beam.smp in /proc would measure one of them.
+ */
+export function findBeamPid(port = 5672): number | null {
   if (beamPid !== undefined) return beamPid;
   beamPid = null;
   try {
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
+    const beams = readdirSync('/proc').filter((d) => {
+      if (!/^\d+$/.test(d)) return false;
       try {
-        if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'beam.smp') {
-          beamPid = Number(d);
-          break;
-        }
+        return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'beam.smp';
       } catch {
-        // process went away
+        return false; // process went away
       }
-    }
+    });
+    const inode = listenInode(port);
+    const owner = inode === null ? undefined : beams.find((d) => holdsSocket(d, inode));
+    const pick = owner ?? (beams.length === 1 ? beams[0] : undefined);
+    beamPid = pick === undefined ? null : Number(pick);
   } catch {
     // no /proc
   }
