@@ -10,6 +10,8 @@ import { FRAME_END, FRAME_HEARTBEAT, FRAME_METHOD } from '../../generated/consta
 import { FRAME_HEADER_SIZE } from './frame-parser.js';
 
 const SLAB_SIZE = 64 * 1024;
+/** The writer's first buffer: enough for the handshake and a few frames. */
+const FIRST_BUFFER_SIZE = 4 * 1024;
 /** Written-out slabs kept for reuse: fresh memory costs page faults on first touch. */
 const MAX_SPARE_SLABS = 32;
 
@@ -42,8 +44,12 @@ function waiter(): Waiter {
 }
 
 export class FrameWriter {
-  /** The pooled buffer; generated encoders write into it between begin() and end(). */
-  readonly w = new Writer(SLAB_SIZE);
+  /**
+   * The pooled buffer; generated encoders write into it between begin() and
+   * end(). It starts small (an idle connection or the handshake need little)
+   * and moves to full slabs on the first burst (reserve()).
+   */
+  readonly w = new Writer(FIRST_BUFFER_SIZE);
   /** Largest payload per frame: negotiated frame-max − 8. */
   maxPayload = 4096 - 8;
   /** Milliseconds timestamp of the last flush (for heartbeats). */
