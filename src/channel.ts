@@ -197,11 +197,25 @@ export class Channel extends ConsumingChannel<Channel> {
     o?: PublishOptions,
   ): Promise<void> {
     if (publishTrace.hasSubscribers) return this.publishTraced(payload, exchangeName, routingKey, properties, o);
+    return this.dispatch(payload, exchangeName, routingKey, properties, o);
+  }
+
+  /** Now, held (blocked, recovering, paused by flow), or bounded by a timeout or signal. */
+  private dispatch(
+    payload: string | Uint8Array,
+    exchangeName: string,
+    routingKey: string,
+    properties: BasicPropertiesInit | undefined,
+    o: PublishOptions | undefined,
+  ): Promise<void> {
     if (o !== undefined && (o.timeout !== undefined || o.signal !== undefined)) return this.boundedPublish(payload, exchangeName, routingKey, properties, o);
-    if ((this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting()) {
-      return this.hold(payload, exchangeName, routingKey, properties, o);
-    }
+    if (this.mustHold()) return this.hold(payload, exchangeName, routingKey, properties, o);
     return this.publishNow(payload, exchangeName, routingKey, properties, o);
+  }
+
+  /** Publishes wait: the connection is blocked or recovering, or the broker paused this channel. */
+  private mustHold(): boolean {
+    return (this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting();
   }
 
   /** A publish with a timeout or signal: it rejects when they expire first; held, it is then never sent. */
@@ -213,7 +227,7 @@ export class Channel extends ConsumingChannel<Channel> {
     o: PublishOptions,
   ): Promise<void> {
     if (o.signal?.aborted) return quietRejection(o.signal.reason);
-    const waiting = (this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting();
+    const waiting = this.mustHold();
     let run: (() => void) | null = null;
     const p = waiting
       ? this.hold(payload, exchangeName, routingKey, properties, o, (r) => (run = r))
@@ -231,13 +245,7 @@ export class Channel extends ConsumingChannel<Channel> {
     properties: BasicPropertiesInit | undefined,
     o: PublishOptions | undefined,
   ): Promise<void> {
-    const send = (props: BasicPropertiesInit): Promise<void> => {
-      if (o !== undefined && (o.timeout !== undefined || o.signal !== undefined)) return this.boundedPublish(payload, exchangeName, routingKey, props, o);
-      if ((this.conn.blocked !== null || this.conn.state === 'recovering' || !this.flowActive) && this.accepting()) {
-        return this.hold(payload, exchangeName, routingKey, props, o);
-      }
-      return this.publishNow(payload, exchangeName, routingKey, props, o);
-    };
+    const send = (props: BasicPropertiesInit): Promise<void> => this.dispatch(payload, exchangeName, routingKey, props, o);
     return traced.publish(send, this.channelId, this.conn.remote, payload, exchangeName, routingKey, properties);
   }
 
