@@ -15,6 +15,9 @@ export function quietRejection(err: unknown): Promise<never> {
   return p;
 }
 
+/** Turns a method's reply into the `void` the public method resolves with. */
+export const done = (): void => undefined;
+
 /**
  * `p` bounded by `o.timeout` and `o.signal`: rejects with `TimeoutError` or
  * the signal's reason when they come first, after `giveUp` (which drops a
@@ -23,12 +26,12 @@ export function quietRejection(err: unknown): Promise<never> {
 export function bound(p: Promise<void>, o: Timeout, giveUp: () => void): Promise<void> {
   const out = new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | null = null;
-    const done = (): void => {
+    const cleanup = (): void => {
       if (timer !== null) clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
     };
     const expire = (err: unknown): void => {
-      done();
+      cleanup();
       giveUp();
       reject(err);
     };
@@ -37,11 +40,11 @@ export function bound(p: Promise<void>, o: Timeout, giveUp: () => void): Promise
     o.signal?.addEventListener('abort', onAbort, { once: true });
     p.then(
       () => {
-        done();
+        cleanup();
         resolve();
       },
       (err: unknown) => {
-        done();
+        cleanup();
         reject(err);
       },
     );

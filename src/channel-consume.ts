@@ -7,6 +7,7 @@ import { BASIC_CANCEL, BASIC_CONSUME, BASIC_GET, BASIC_GET_OK, BASIC_QOS, BASIC_
 import type { IncomingMethod } from '../generated/dispatch.js';
 import { DuplicateConsumerTag, EmptyQueue } from './errors.js';
 import type { CancellationCallbackOf } from './channel-types.js';
+import { done } from './channel-args.js';
 import { RecoverableChannel } from './channel-recovery.js';
 import type * as opt from './channel-options.js';
 import { Consumer, type ConsumerCallbackOf, type ConsumerHost } from './consumer.js';
@@ -19,7 +20,6 @@ import type { FieldTable } from './wire/index.js';
 let tagCounter = 0;
 const tagPrefix = `amqp091-${process.pid}-${Date.now().toString(36)}`;
 
-const done = (): void => undefined;
 
 export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
   /** For the consumers: the channel their callbacks receive, and where their errors go. */
@@ -66,9 +66,8 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     } catch (err) {
       return Promise.reject(err);
     }
-    const refused = this.refusal(o);
-    if (refused !== null) return refused;
-    const tag = o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
+    // subscribe() refuses a closed channel or an aborted signal before anything is sent.
+    const tag = this.tagFor(o);
     const life = this.lifecycle(tag);
     const consumer = new Consumer(tag, cb, concurrency, noAck, this.consumerHost, life);
     const wire = { queue: o.queueName ?? '', noLocal: o.noLocal ?? false, exclusive: o.exclusive ?? false, noWait: o.noWait ?? false, arguments: args };
@@ -109,7 +108,7 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     }
     const refused = this.refusal(o);
     if (refused !== null) return refused;
-    const tag = o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
+    const tag = this.tagFor(o);
     if (this.consumers.has(tag)) return Promise.reject(this.duplicate(tag));
     const life = this.lifecycle(tag);
     const iterator = new MessageConsumer(life, this.iteratorHost(noAck), { noAck, autoSettle, highWaterMark, queue: queueName });
@@ -172,6 +171,11 @@ export abstract class ConsumingChannel<Self> extends RecoverableChannel<Self> {
     if (o.signal?.aborted) return Promise.reject(o.signal.reason);
     if (!this.accepting()) return Promise.reject(this.closedError());
     return null;
+  }
+
+  /** The user's consumer tag, or a fresh one unique in this process. */
+  private tagFor(o: { consumerTag?: string | undefined }): string {
+    return o.consumerTag || `${tagPrefix}-${this.channelId}-${++tagCounter}`;
   }
 
   private duplicate(tag: string): DuplicateConsumerTag {

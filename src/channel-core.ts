@@ -181,13 +181,13 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
     if (this.state !== 'closed') this.closeAsked = true;
     if (this.state === 'open' && this.conn.state === 'recovering' && !this.conn.linkUp) {
       // Nothing to tell a broker that lost the channel with the link: it is closed here, and not replayed.
-      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }), true);
+      this.finish(new ChannelClosed({ replyText: 'channel closed by the client' }));
       return Promise.resolve();
     }
     // A method on a closed channel rejects (API.md), close() included.
     if (this.state === 'closed') return Promise.reject(this.closedError());
     if (!this.conn.linkUp) {
-      this.finish(this.closedError(), true);
+      this.finish(this.closedError());
       return Promise.resolve();
     }
     this.state = 'closing';
@@ -214,9 +214,8 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
   /**
    * Mark the channel closed: fail what waits, drop consumers, resolve a
    * pending close(). Releases the channel id unless close-ok is still due.
-   * `byUser`: the user closed it (or its connection): consumers end quietly.
    */
-  private finish(reason: AmqpClosedConnection | ChannelClosed, byUser = false): void {
+  private finish(reason: AmqpClosedConnection | ChannelClosed): void {
     if (this.state === 'closed' && this.closeWaiter === null) {
       this.releaseIfDone();
       return;
@@ -227,7 +226,7 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
     this.rpc.failAll(reason);
     this.conn.failHeld(this, reason);
     this.confirms?.failAll(reason);
-    this.consumers.closeAll(byUser || this.closeWaiter !== null ? null : reason);
+    this.consumers.closeAll(this.userAsked() ? null : reason);
     this.acks.reset();
     this.content.reset();
     const w = this.closeWaiter;
@@ -244,12 +243,17 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
    * that waited have reached the user's own promises and handlers first.
    */
   private ended(reason: Error, then?: () => void): void {
-    const err = this.closeAsked || this.conn.closeRequested ? null : reason;
+    const err = this.userAsked() ? null : reason;
     setImmediate(() => {
       this.markClosed(err);
       emitEach(this, (e) => this.conn.report(e), 'close', err);
       then?.();
     });
+  }
+
+  /** The user asked for this end (closed the channel or its connection): consumers and 'close' end quietly. */
+  private userAsked(): boolean {
+    return this.closeAsked || this.conn.userClosed;
   }
 
   private releaseIfDone(): void {
@@ -259,7 +263,7 @@ export abstract class ChannelCore<Self> extends EventEmitter<ChannelEvents> impl
   /** @internal The connection is gone. */
   connectionLost(err: AmqpClosedConnection | ChannelClosed): void {
     this.awaitingCloseOk = false;
-    this.finish(err, this.conn.userClosed);
+    this.finish(err);
   }
 
   // ---------------------------------------------------------------- incoming

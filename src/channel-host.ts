@@ -25,8 +25,6 @@ export interface ChannelHost {
   readonly fw: FrameWriter;
   /** The ack fast path over `fw`. */
   readonly ackFrames: AckFrames;
-  /** The user asked for the end of the connection (protocol.close(), transport.close()). */
-  readonly closeRequested: boolean;
   /**
    * Hold a publish of `bytes` on `owner` (its channel) until the connection
    * is unblocked and recovered and the channel's flow is active; throws

@@ -12,7 +12,7 @@ import { CONFIRM_SELECT } from '../generated/confirm.js';
 import { EXCHANGE_BIND, EXCHANGE_DECLARE, EXCHANGE_DELETE, EXCHANGE_UNBIND } from '../generated/exchange.js';
 import { QUEUE_BIND, QUEUE_DECLARE, QUEUE_DELETE, QUEUE_PURGE, QUEUE_UNBIND } from '../generated/queue.js';
 import { TX_COMMIT, TX_ROLLBACK, TX_SELECT } from '../generated/tx.js';
-import { bound, declareFlags, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
+import { bound, declareFlags, done, exchangeBinding, exchangeBindingRecord, queueBinding, quietRejection } from './channel-args.js';
 import type { CancellationCallbackOf, ReturnCallbackOf } from './channel-types.js';
 import { ConsumingChannel } from './channel-consume.js';
 import type { ChannelHost } from './channel-host.js';
@@ -53,8 +53,6 @@ export interface ChannelOptions {
   /** Abort the open: rejects with `signal.reason` (a late open-ok is answered with channel.close). */
   signal?: AbortSignal;
 }
-
-const done = (): void => undefined;
 
 /**
  * One AMQP channel: every API.md channel method, an EventEmitter ('close'

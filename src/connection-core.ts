@@ -76,7 +76,8 @@ export abstract class ConnectionCore extends EventEmitter<AmqpProtocolEvents> {
   protected heartbeat: Heartbeat | null = null;
   protected handshake: Handshake | null = null;
   protected opening: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  /** @internal */ userClosed = false;
+  /** @internal The user asked for the end (close() or transport.close()): not reported, not recovered. */
+  userClosed = false;
   protected closing: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout | null; err: AmqpClosedConnection } | null = null;
   protected readonly held: HeldPublishes;
   private lastReceived = 0;

@@ -13,6 +13,7 @@ import type { AmqpProtocolEvents } from './connection-events.js';
 import type { Endpoint } from './endpoints.js';
 import type { HoldOwner } from './held-publishes.js';
 import type { CloseOptions, ProtocolOptions } from './options.js';
+import type { RecoveredInfo } from './recovery/events.js';
 import type { RecoveryPolicy } from './recovery/policy.js';
 import { Recoverer } from './recovery/recoverer.js';
 import { replay } from './recovery/replay.js';
@@ -218,11 +219,6 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
     this.held.failOwner(owner, err);
   }
 
-  /** @internal The user asked for the end of the connection (protocol.close(), transport.close()). */
-  get closeRequested(): boolean {
-    return this.userClosed;
-  }
-
   protected onConnectionReply(m: IncomingMethod): boolean {
     return m.id === CONNECTION_UPDATE_SECRET_OK && this.secretUpdate.ok();
   }
@@ -286,7 +282,7 @@ export class AmqpProtocol extends ConnectionCore implements ChannelHost {
     report: (e: unknown) => this.report(e),
   };
 
-  private recovered(info: { host: string; port: number; attempts: number; downtimeMs: number }): void {
+  private recovered(info: RecoveredInfo): void {
     this.state = 'open';
     this.recoverer = null;
     for (const ch of this.userChannels()) ch.resume();

@@ -3,21 +3,12 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChannelClosed } from '../../src/index.js';
+import type { Summary } from '../../src/cli/perf-stats.js';
 import { CLI_TIMEOUT, cleanUp, cli, messageCount, uniqueName } from './helpers.js';
 
 const queues: string[] = [];
 afterAll(() => cleanUp(queues), CLI_TIMEOUT);
 
-interface Summary {
-  durationS: number;
-  sent: number;
-  confirmed: number;
-  received: number;
-  sentRate: number;
-  confirmedRate: number;
-  receivedRate: number;
-  latencyMs: { p50: number; p95: number; p99: number };
-}
 
 const TICK = /^ +\d+s, sent \d+ msg\/s, (confirmed \d+ msg\/s, )?received \d+ msg\/s, latency (-|p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms)$/m;
 
