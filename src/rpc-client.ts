@@ -25,7 +25,6 @@ export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 /** Default milliseconds a call waits for its reply. */
 export const DEFAULT_RPC_TIMEOUT = 30_000;
 /** While calls wait, how often the client checks that its channel is still open (ms). */
-const WATCH_INTERVAL = 100;
 const MANDATORY = { mandatory: true } as const;
 /** Node's longest timer; a longer timeout (Infinity included) means no timer. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -100,13 +99,15 @@ export class RpcClient {
   private dropped = 0;
   private seq = 0;
   private closed = false;
-  private watch: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly channel: Channel,
     private readonly timeout: number,
   ) {
     channel.returnCallback = this.onReturn;
+    // The channel ending under waiting calls (a broker channel error, the connection going away)
+    // fails them with its error rather than leaving them to their timeouts.
+    void channel.closed.then((err) => err ?? closedErrorOf(channel)).then((err) => this.failAll(err));
   }
 
   /** @internal Open the channel and start consuming direct reply-to. */
@@ -195,7 +196,6 @@ export class RpcClient {
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
       this.channel.publish(body, exchange, routingKey, props, MANDATORY).then(undefined, (err: unknown) => this.fail(correlationId, err));
-      if (this.waiting.has(correlationId)) this.watchChannel();
     });
   }
 
@@ -245,7 +245,6 @@ export class RpcClient {
   private failAll(err: unknown): void {
     const all = [...this.waiting.values()];
     this.waiting.clear();
-    this.stopWatching();
     for (const w of all) {
       this.release(w);
       w.reject(err);
@@ -257,28 +256,5 @@ export class RpcClient {
     w.timer = null;
     if (w.onAbort !== null) w.signal?.removeEventListener('abort', w.onAbort);
     w.onAbort = null;
-  }
-
-  /**
-   * While calls wait, notice the channel ending under them (a broker
-   * channel error, the connection going away) and fail them with its
-   * error rather than leave them to their timeouts.
-   */
-  private watchChannel(): void {
-    if (this.watch !== null) return;
-    this.watch = setInterval(() => {
-      if (this.waiting.size === 0) {
-        this.stopWatching();
-      } else if (!this.channel.isOpen) {
-        this.stopWatching();
-        void closedErrorOf(this.channel).then((err) => this.failAll(err));
-      }
-    }, WATCH_INTERVAL);
-    this.watch.unref();
-  }
-
-  private stopWatching(): void {
-    if (this.watch !== null) clearInterval(this.watch);
-    this.watch = null;
   }
 }
