@@ -5,8 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderExtras, renderGoals } from './lib/report-goals.js';
-import { renderSvg, renderTables, type Meta } from './lib/report.js';
+import { peersView, renderReport } from './lib/report-all.js';
+import { renderSvg, type Meta } from './lib/report.js';
 import type { RunResult } from './lib/scenarios.js';
 
 const file = process.argv[2];
@@ -15,9 +15,9 @@ if (file === undefined) {
   process.exit(2);
 }
 const { meta, results } = JSON.parse(readFileSync(file, 'utf8')) as { meta: Meta; results: RunResult[] };
-console.log([renderTables(meta, results), '', ...renderExtras(meta, results), '', ...renderGoals(meta, results)].join('\n'));
+console.log(renderReport(meta, results));
 if (process.argv.includes('--chart')) {
   const svg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'performance.svg');
-  writeFileSync(svg, renderSvg(meta, results));
+  writeFileSync(svg, renderSvg(peersView(meta), results));
   console.error(`chart: ${svg}`);
 }

@@ -21,8 +21,8 @@ import type { Adapter } from './lib/adapter.js';
 import type { Job, RunResult } from './lib/scenarios.js';
 import { SCENARIOS, countFor, selects } from './lib/scenarios.js';
 import { freshMiBCostMs } from './lib/fresh.js';
-import { renderExtras, renderGoals } from './lib/report-goals.js';
-import { renderSvg, renderTables } from './lib/report.js';
+import { isVariant, renderSvg } from './lib/report.js';
+import { peersView, renderReport } from './lib/report-all.js';
 import { machineBusySeconds } from './lib/sys.js';
 import { buildWorker } from './lib/build.js';
 
@@ -128,7 +128,7 @@ function discoverClients(): string[] {
   const names = readdirSync(path.join(here, 'adapters'))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .map((f) => f.slice(0, -3));
-  const rank = (n: string): number => (n === 'ours' ? 0 : n === 'raw' ? 2 : 1);
+  const rank = (n: string): number => (n === 'ours' ? 0 : isVariant(n) ? 1 : n === 'raw' ? 3 : 2);
   return names.sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
 }
 
@@ -206,13 +206,17 @@ async function main(): Promise<void> {
     clients = clients.filter((c) => args.only!.includes(c));
   }
   if (clients.includes('ours') && !oursAvailable()) {
-    clients = clients.filter((c) => c !== 'ours');
+    clients = clients.filter((c) => c !== 'ours' && !isVariant(c));
     notes.push('ours: skipped, src/index.ts does not exist yet');
     console.error('note: src/index.ts does not exist yet; running without ours');
   }
   // --scenarios takes ids, kinds, groups (classic, props, many, latency, footprint) or id prefixes
   const scenarios = SCENARIOS.filter((s) => (args.scenarios === null ? !s.optional : args.scenarios.some((p) => selects(s, p))));
   if (scenarios.length === 0 || clients.length === 0) throw new Error('nothing to run');
+
+  const adapters = new Map<string, Adapter>();
+  for (const c of clients) adapters.set(c, ((await import(`./adapters/${c}.js`)) as { default: Adapter }).default);
+  const runs = (client: string, scenario: string): boolean => adapters.get(client)!.scenarios?.includes(scenario) ?? true;
 
   const jobs: Job[] = [];
   for (let round = 0; round < args.rounds; round++) {
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
       const rot = (round + si) % clients.length;
       const order = [...clients.slice(rot), ...clients.slice(0, rot)];
       for (const client of order) {
+        if (!runs(client, s.id)) continue;
         jobs.push({
           round,
           client,
@@ -237,10 +242,7 @@ async function main(): Promise<void> {
   }
 
   const descriptions: Record<string, string> = {};
-  for (const c of clients) {
-    const mod = (await import(`./adapters/${c}.js`)) as { default: Adapter };
-    descriptions[c] = mod.default.describe();
-  }
+  for (const [c, a] of adapters) descriptions[c] = a.describe();
 
   const worker = await buildWorker(here, clients, args.build);
   const started = new Date();
@@ -297,12 +299,12 @@ async function main(): Promise<void> {
   const elapsedS = meta.elapsedS;
   writeFileSync(out, JSON.stringify({ meta, results }, null, 1));
 
-  console.log([renderTables(meta, results), '', ...renderExtras(meta, results), '', ...renderGoals(meta, results)].join('\n'));
+  console.log(renderReport(meta, results));
   console.error(`\nraw results: ${path.relative(process.cwd(), out)}  (${elapsedS.toFixed(0)} s)`);
   if (args.chart) {
     const svgPath = path.join(root, 'docs', 'performance.svg');
     mkdirSync(path.dirname(svgPath), { recursive: true });
-    writeFileSync(svgPath, renderSvg(meta, results));
+    writeFileSync(svgPath, renderSvg(peersView(meta), results));
     console.error(`chart: ${path.relative(process.cwd(), svgPath)}`);
   }
   const failures = results.filter((r) => !r.ok).length;

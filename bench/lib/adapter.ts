@@ -76,6 +76,8 @@ export interface Adapter {
   name: string;
   /** A short description for the report: version and API used. */
   describe(): string;
+  /** The scenario ids it runs (default: every scenario). */
+  scenarios?: readonly string[];
   connect(url: string): Promise<BenchClient>;
 }
 

@@ -62,7 +62,10 @@ export class Table {
   }
 }
 
-export const isPeer = (c: string): boolean => c !== 'ours' && c !== 'raw';
+/** Another form of our own client (`ours-iterator`): compared with `ours` in its own table, never a peer. */
+export const isVariant = (c: string): boolean => c.startsWith('ours-');
+
+export const isPeer = (c: string): boolean => c !== 'ours' && c !== 'raw' && !isVariant(c);
 
 export function fmtNum(x: number, kind: 'rate' | 'cpu' | 'ms' | 'ratio' | 'mb'): string {
   if (!Number.isFinite(x)) return '—';

@@ -1,0 +1,56 @@
+// The table of our client's other forms next to `ours` (issue 12: the
+// `for await` iterator over channel.consume() against the basicConsume()
+// callback, client CPU per message; goal: at most 1.10×). The ratio is the
+// ratio of medians, with the min–max of the same ratio taken within each
+// round, where both forms ran back to back on the same machine state.
+
+import type { RunResult } from './scenarios.js';
+import { SCENARIOS } from './scenarios.js';
+import { Table, agg, fmtNum, isVariant, row, type Meta } from './report.js';
+
+/** The most a variant may cost over the callback form, client CPU per message. */
+const GOAL = 1.1;
+
+export function renderVariants(meta: Meta, results: RunResult[]): string[] {
+  const t = new Table(results);
+  const out: string[] = [];
+  for (const variant of meta.clients.filter(isVariant)) {
+    const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id) && t.get(s.id, variant, 'cpuPer100k').count > 0);
+    if (scen.length === 0 || !meta.clients.includes('ours')) continue;
+    out.push(
+      `### ${variant} next to ours`,
+      '',
+      `Client CPU s/100k messages and messages/s, medians (min–max); ratio ${variant} / ours of the medians, then the min–max of the ratio within each round. Goal: CPU ratio ≤ ${GOAL.toFixed(2)}.`,
+      '',
+      row(['scenario', 'ours CPU', `${variant} CPU`, 'CPU ratio (per-round)', 'goal', 'ours msg/s', `${variant} msg/s`]),
+      row(['---', '---:', '---:', '---:', '---', '---:', '---:']),
+    );
+    for (const s of scen) {
+      const base = t.get(s.id, 'ours', 'cpuPer100k');
+      const other = t.get(s.id, variant, 'cpuPer100k');
+      const ratio = other.med / base.med;
+      const perRound = agg(roundRatios(results, s.id, variant));
+      const spread = perRound.count > 1 ? ` (${fmtNum(perRound.min, 'ratio')}–${fmtNum(perRound.max, 'ratio')})` : '';
+      const met = Number.isFinite(ratio) ? (ratio <= GOAL ? 'met' : 'not met') : '—';
+      const cpu = (a: typeof base): string => `${fmtNum(a.med, 'cpu')}${a.count > 1 ? ` (${fmtNum(a.min, 'cpu')}–${fmtNum(a.max, 'cpu')})` : ''}`;
+      out.push(
+        row([s.id, cpu(base), cpu(other), `${fmtNum(ratio, 'ratio')}${spread}`, met, fmtNum(t.get(s.id, 'ours', 'rate').med, 'rate'), fmtNum(t.get(s.id, variant, 'rate').med, 'rate')]),
+      );
+    }
+  }
+  return out;
+}
+
+/** variant CPU / ours CPU in each round where both succeeded. */
+function roundRatios(results: RunResult[], scenario: string, variant: string): number[] {
+  const cpu = new Map<string, number>();
+  for (const r of results) if (r.ok && r.scenario === scenario) cpu.set(`${r.round}/${r.client}`, r.cpuPer100k);
+  const out: number[] = [];
+  for (const [key, v] of cpu) {
+    const [round, client] = key.split('/');
+    if (client !== variant) continue;
+    const base = cpu.get(`${round}/ours`);
+    if (base !== undefined) out.push(v / base);
+  }
+  return out;
+}
