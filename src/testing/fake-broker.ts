@@ -3,17 +3,41 @@
 // the handshake with any credentials and vhost, answers declares, binds,
 // qos, consume, cancel, confirm.select (acking every publish) and close,
 // records what clients publish, delivers what the test tells it to, and
-// injects faults on cue into every connected client.
+// injects faults on cue into every connected client. With a `script`
+// (scripted mode) each connection runs the test's script instead, for
+// faults no automatic answer can stage (scripted.ts).
 
 import net from 'node:net';
 import type { BasicPropertiesInit } from '../../generated/basic.js';
 import { CONNECTION_FORCED } from '../../generated/constants.js';
 import { BrokerState, type PublishedMessage } from './broker-state.js';
+import { ScriptRuns, type Script, type ScriptedConnection } from './scripted.js';
 import { Session } from './session.js';
 
 const HOST = '127.0.0.1';
 
+/** Options of `FakeBroker.start()`. */
+export interface FakeBrokerOptions {
+  /**
+   * Scripted mode: each accepted connection reads the client's protocol
+   * header, then runs `script` instead of the automatic broker. The script
+   * speaks the protocol itself (`conn.handshake()`, `conn.expectMethod()`,
+   * `conn.send()` with the `wire` builders), so it can send anything at all.
+   * The automatic broker's record and faults (`published`, `deliver`,
+   * `closeConnection`, `closeChannel`, `dropSocket`, `stall`, `sendRaw`)
+   * then have no client to act on: the script does that itself.
+   */
+  readonly script?: Script;
+}
+
+/**
+ * A scripted AMQP 0-9-1 server on a free port of 127.0.0.1 (see the README,
+ * "Testing your code"). `FakeBroker.start()` answers like a broker on its
+ * own; `FakeBroker.start({ script })` lets a script play the broker.
+ */
 export class FakeBroker {
+  /** The address it listens on: always `'127.0.0.1'`. */
+  readonly host: string = HOST;
   /** `amqp://guest:guest@127.0.0.1:PORT/`: pass it to `fromUrl`. */
   readonly url: string;
   /** Every message a client published, in the order they arrived (a live array). */
@@ -27,14 +51,15 @@ export class FakeBroker {
     /** The loopback port it listens on. */
     readonly port: number,
     private readonly state: BrokerState,
+    private readonly scripts: ScriptRuns | null,
   ) {
     this.url = `amqp://guest:guest@${HOST}:${port}/`;
     this.published = state.published;
     server.on('connection', (socket) => this.accept(socket));
   }
 
-  /** Listen on a free port of 127.0.0.1. */
-  static async start(): Promise<FakeBroker> {
+  /** Listen on a free port of 127.0.0.1: automatic mode, or scripted mode with `options.script`. */
+  static async start(options: FakeBrokerOptions = {}): Promise<FakeBroker> {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -45,7 +70,26 @@ export class FakeBroker {
     });
     const addr = server.address();
     if (addr === null || typeof addr === 'string') throw new Error('FakeBroker: no TCP address to listen on');
-    return new FakeBroker(server, addr.port, new BrokerState());
+    return new FakeBroker(server, addr.port, new BrokerState(), options.script === undefined ? null : new ScriptRuns(options.script));
+  }
+
+  /** Scripted mode: every connection whose protocol header was read, in accept order (a copy); automatic mode: empty. */
+  get connections(): ScriptedConnection[] {
+    return [...(this.scripts?.connections ?? [])];
+  }
+
+  /** Scripted mode: what scripts threw so far (a copy); `settled()` rethrows the first. */
+  get errors(): unknown[] {
+    return [...(this.scripts?.errors ?? [])];
+  }
+
+  /**
+   * Scripted mode: resolves once every script started so far (and any
+   * started meanwhile) has ended; rejects with the first script's failure.
+   * Automatic mode: resolves at once.
+   */
+  async settled(): Promise<void> {
+    await this.scripts?.settled();
   }
 
   /**
@@ -89,16 +133,23 @@ export class FakeBroker {
   }
 
   /**
-   * Stop listening and end every client (connection.close 320, as a broker
-   * shutting down; the socket is destroyed after close-ok or 1 s).
-   * Resolves when no socket or server handle is left. Idempotent.
+   * Stop listening and end every client: in automatic mode with
+   * connection.close 320, as a broker shutting down (the socket is
+   * destroyed after close-ok or 1 s); in scripted mode by destroying the
+   * sockets, then waiting for the scripts to end (their failures are not
+   * rethrown: that is `settled()`'s job). Resolves when no socket or server
+   * handle is left; never rejects. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-      await Promise.all(this.each((s) => s.closeConnection(CONNECTION_FORCED, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")));
+      await Promise.all([
+        ...this.each((s) => s.closeConnection(CONNECTION_FORCED, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")),
+        this.scripts?.end(),
+      ]);
       await stopped;
       // The 'close' events come before libuv has released the handles.
+      await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
     })();
     return this.closing;
@@ -109,6 +160,7 @@ export class FakeBroker {
       socket.destroy();
       return;
     }
+    if (this.scripts !== null) return this.scripts.accept(socket);
     const session = new Session(socket, this.state);
     this.sessions.add(session);
     void session.closed.then(() => this.sessions.delete(session));

@@ -6,9 +6,6 @@ import { Writer } from '../wire/index.js';
 import { encodeBasicProperties, type BasicPropertiesInit } from '../../generated/basic.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../generated/constants.js';
 
-/** "AMQP" 0 0 9 1: what the client sends first, and what a broker answers to a wrong header. */
-export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
-
 const BASIC_CLASS = 60;
 const FRAME_OVERHEAD = 8;
 

@@ -6,7 +6,7 @@
 
 import type { Socket } from 'node:net';
 import { FrameError } from '../errors.js';
-import { Reader, fitShortstr, type FieldTable } from '../wire/index.js';
+import { Reader, fitShortstr } from '../wire/index.js';
 import { FrameParser } from '../framing/frame-parser.js';
 import {
   CONNECTION_CLOSE,
@@ -27,23 +27,9 @@ import { COMMAND_INVALID, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, INTERNAL_ERROR
 import { decodeMethod, METHOD_INFO, type IncomingMethod } from '../../generated/dispatch.js';
 import type { BrokerState, ConsumerHost, ConsumerRecord } from './broker-state.js';
 import { Channels } from './channels.js';
-import { PROTOCOL_HEADER, contentFrames, heartbeatFrame, methodFrame } from './frames.js';
+import { contentFrames, heartbeatFrame, methodFrame } from './frames.js';
+import { DEFAULT_SERVER_PROPERTIES, PROTOCOL_HEADER } from './wire-build.js';
 
-const SERVER_PROPERTIES: FieldTable = {
-  product: 'amqp091 FakeBroker',
-  version: '0.0.0',
-  platform: 'Node.js',
-  capabilities: {
-    publisher_confirms: true,
-    exchange_exchange_bindings: true,
-    'basic.nack': true,
-    consumer_cancel_notify: true,
-    'connection.blocked': true,
-    authentication_failure_close: true,
-    per_consumer_qos: true,
-    direct_reply_to: true,
-  },
-};
 const CHANNEL_MAX = 2047;
 const FRAME_MAX = 131_072;
 /** How long we wait for the client's close-ok after our connection.close. */
@@ -160,7 +146,7 @@ export class Session implements ConsumerHost {
       this.phase = 'start';
       const mechanisms = 'PLAIN AMQPLAIN EXTERNAL';
       void this.send([
-        methodFrame(0, encodeConnectionStart, { versionMajor: 0, versionMinor: 9, serverProperties: SERVER_PROPERTIES, mechanisms, locales: 'en_US' }),
+        methodFrame(0, encodeConnectionStart, { versionMajor: 0, versionMinor: 9, serverProperties: DEFAULT_SERVER_PROPERTIES, mechanisms, locales: 'en_US' }),
       ]);
       if (data.length === 0) return;
     }

@@ -1,26 +1,10 @@
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { sleep } from '../../support/async.js';
-import {
-  FRAME_BODY,
-  FRAME_METHOD,
-  PROTOCOL_HEADER,
-  Reader,
-  connectionClose,
-  frame,
-  heartbeatFrame,
-  longstr,
-  methodFrame,
-  parseClose,
-  shortstr,
-  startFakeServer,
-  table,
-  u16,
-  u32,
-  u8,
-  type FakeServer,
-  type Frame,
-} from '../../support/fake-server.js';
+import { FakeBroker, wire, type HandshakeResult, type Script } from '../../../src/testing/index.js';
+
+const { FRAME_BODY, FRAME_METHOD, PROTOCOL_HEADER, Reader, connectionClose, frame, heartbeatFrame, longstr, methodFrame, parseClose, shortstr, table, u16, u32, u8 } =
+  wire;
 
 // A raw client: a net socket plus a byte buffer to read frames from.
 class RawClient {
@@ -82,7 +66,7 @@ class RawClient {
     return { type: head.readUInt8(0), channel: head.readUInt16BE(1), payload: rest.subarray(0, size), end: rest[size] ?? -1 };
   }
 
-  async method(): Promise<{ classId: number; methodId: number; args: Reader }> {
+  async method(): Promise<{ classId: number; methodId: number; args: wire.Reader }> {
     const f = await this.frame();
     expect(f.type).toBe(FRAME_METHOD);
     expect(f.end).toBe(0xce);
@@ -137,13 +121,14 @@ function leakedSince(baseline: Map<string, number>): string[] {
   return out;
 }
 
-describe('fake-server', () => {
+// FakeBroker.start({ script }): the scripted mode the project's own fault tests use.
+describe('FakeBroker scripted mode', () => {
   let baseline: Map<string, number>;
-  const servers: FakeServer[] = [];
+  const servers: FakeBroker[] = [];
   const clients: RawClient[] = [];
 
-  async function serve(script: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
-    const s = await startFakeServer(script);
+  async function serve(script: Script): Promise<FakeBroker> {
+    const s = await FakeBroker.start({ script });
     servers.push(s);
     return s;
   }
@@ -166,7 +151,7 @@ describe('fake-server', () => {
   });
 
   test('handshake brings a raw client to the open state, then sends anything', async () => {
-    let seen: Awaited<ReturnType<import('../../support/fake-server.js').FakeConnection['handshake']>> | undefined;
+    let seen: HandshakeResult | undefined;
     const server = await serve(async (conn) => {
       expect(conn.header.equals(PROTOCOL_HEADER)).toBe(true);
       seen = await conn.handshake({ channelMax: 10, frameMax: 8192, heartbeat: 7 });
@@ -181,7 +166,7 @@ describe('fake-server', () => {
     const hs = await c.handshake();
     expect(hs.mechanisms).toBe('PLAIN AMQPLAIN');
     expect(hs.tune).toEqual([10, 8192, 7]);
-    expect(hs.serverProperties).toMatchObject({ product: 'fake-amqp', capabilities: { 'basic.nack': true } });
+    expect(hs.serverProperties).toMatchObject({ product: 'amqp091 FakeBroker', capabilities: { 'basic.nack': true } });
 
     const bad = await c.frame();
     expect(bad).toMatchObject({ type: FRAME_BODY, channel: 1, end: 0 });
@@ -216,7 +201,7 @@ describe('fake-server', () => {
   });
 
   test('nextFrame returns heartbeats unless told to skip them, and parses method ids', async () => {
-    const frames: Frame[] = [];
+    const frames: wire.Frame[] = [];
     const server = await serve(async (conn) => {
       frames.push(await conn.nextFrame());
       frames.push(await conn.nextFrame({ skipHeartbeats: true }));
