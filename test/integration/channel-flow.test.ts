@@ -4,24 +4,15 @@
 // PublishBufferFull), flow(true) sends them in order; the client answers
 // flow-ok and emits 'flow' once per channel.flow the broker sends, never
 // for its own flow() call. RabbitMQ rarely sends channel.flow, so the
-// scripted fake server does.
+// scripted FakeBroker does.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelClosed, PublishBufferFull, connect, type AmqpProtocol, type Channel, type Transport } from '../../src/index.js';
-import {
-  FRAME_BODY,
-  FRAME_HEADER,
-  channelClose,
-  channelOpenOk,
-  methodFrame,
-  startFakeServer,
-  u64,
-  u8,
-  type FakeConnection,
-  type FakeServer,
-} from '../support/fake-server.js';
+import { FakeBroker, wire, type ScriptedConnection } from '../../src/testing/index.js';
 import { rejectionOf, sleep } from '../support/async.js';
 
-let fake: FakeServer | undefined;
+const { FRAME_BODY, FRAME_HEADER, channelClose, channelOpenOk, methodFrame, u64, u8 } = wire;
+
+let fake: FakeBroker | undefined;
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -30,20 +21,22 @@ afterEach(async () => {
 });
 
 interface Setup {
-  server: FakeConnection;
+  server: ScriptedConnection;
   p: AmqpProtocol;
   t: Transport;
   errors: Error[];
 }
 
-/** A client connected to a fake server that has done the handshake; the test drives the server. */
+/** A client connected to a scripted FakeBroker that has done the handshake; the test drives the server. */
 async function setup(maxHeldBytes?: number): Promise<Setup> {
-  let got!: (c: FakeConnection) => void;
-  const server = new Promise<FakeConnection>((resolve) => (got = resolve));
-  fake = await startFakeServer(async (c) => {
-    await c.handshake();
-    got(c);
-    await c.closed;
+  let got!: (c: ScriptedConnection) => void;
+  const server = new Promise<ScriptedConnection>((resolve) => (got = resolve));
+  fake = await FakeBroker.start({
+    script: async (c) => {
+      await c.handshake();
+      got(c);
+      await c.closed;
+    },
   });
   const errors: Error[] = [];
   const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void errors.push(e), ...(maxHeldBytes === undefined ? {} : { maxHeldBytes }) });
@@ -53,7 +46,7 @@ async function setup(maxHeldBytes?: number): Promise<Setup> {
   return { server: await server, p, t, errors };
 }
 
-/** Open channel `id` on the client, the fake server answering. */
+/** Open channel `id` on the client, the scripted FakeBroker answering. */
 async function openChannel(s: Setup, id: number): Promise<Channel> {
   const opening = s.p.channel();
   const f = await s.server.expectMethod(20, 10);
@@ -67,7 +60,7 @@ function flow(channel: number, active: boolean): Buffer {
 }
 
 /** The next publish the client sent: its body as a string. */
-async function nextPublish(server: FakeConnection, timeout = 2000): Promise<string> {
+async function nextPublish(server: ScriptedConnection, timeout = 2000): Promise<string> {
   const m = await server.expectMethod(60, 40, { timeout });
   expect((await server.nextFrame({ timeout })).type).toBe(FRAME_HEADER);
   const body = await server.nextFrame({ timeout });

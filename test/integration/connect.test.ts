@@ -10,16 +10,18 @@ import {
   connect,
   fromUrl,
 } from '../../src/index.js';
-import { connectionCloseOk, startFakeServer, type FakeServer } from '../support/fake-server.js';
+import { FakeBroker, wire } from '../../src/testing/index.js';
 import { startProxy } from '../support/tcp-proxy.js';
 import { AMQP_URL, BROKER_HOST, BROKER_PORT, openSession } from '../support/broker.js';
 import { rejectionOf, sleep } from '../support/async.js';
 import { liveHandles } from '../support/leaks.js';
 
+const { connectionCloseOk } = wire;
+
 const broker = { host: BROKER_HOST, port: BROKER_PORT };
 
 describe('connect', () => {
-  let fake: FakeServer | undefined;
+  let fake: FakeBroker | undefined;
   afterEach(async () => {
     await fake?.close();
     fake = undefined;
@@ -96,8 +98,10 @@ describe('connect', () => {
   });
 
   it('rejects a non-AMQP peer with FrameError', async () => {
-    fake = await startFakeServer(async (c) => {
-      await c.send('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.send('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      },
     });
     const err = await rejectionOf(connect({ host: fake.host, port: fake.port }));
     expect(err).toBeInstanceOf(FrameError);
@@ -105,8 +109,10 @@ describe('connect', () => {
   });
 
   it('rejects a peer answering with another protocol header with FrameError', async () => {
-    fake = await startFakeServer(async (c) => {
-      await c.send(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.send(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
+      },
     });
     const err = await rejectionOf(connect({ host: fake.host, port: fake.port }));
     expect(err).toBeInstanceOf(FrameError);
@@ -114,8 +120,10 @@ describe('connect', () => {
   });
 
   it('gives up after connectTimeout with AmqpClosedConnection caused by TimeoutError, leaving no socket', async () => {
-    fake = await startFakeServer(async (c) => {
-      await c.closed; // say nothing
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.closed; // say nothing
+      },
     });
     const before = liveHandles();
     const t0 = Date.now();
@@ -141,18 +149,20 @@ describe('connect', () => {
   });
 
   it('sends client properties with capabilities and connection_name', async () => {
-    fake = await startFakeServer(async (c) => {
-      const hs = await c.handshake();
-      const props = hs.startOk.clientProperties as Record<string, unknown>;
-      (c as unknown as { props: unknown }).props = props;
-      await c.expectMethod(10, 50);
-      await c.send(connectionCloseOk());
+    let props: Record<string, unknown> = {};
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        const hs = await c.handshake();
+        props = hs.startOk.clientProperties;
+        await c.expectMethod(10, 50);
+        await c.send(connectionCloseOk());
+      },
     });
     const [t, p] = await connect({ host: fake.host, port: fake.port, connectionName: 'my-app', clientProperties: { extra: 'x' } });
     await p.close();
     t.close();
     await fake.settled();
-    const props = (fake.connections[0] as unknown as { props: Record<string, unknown> }).props;
+    expect(fake.connections).toHaveLength(1);
     expect(props['product']).toBe('amqp091');
     expect(props['connection_name']).toBe('my-app');
     expect(props['extra']).toBe('x');

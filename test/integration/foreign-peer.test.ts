@@ -7,11 +7,11 @@ import type { AddressInfo, Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, FrameError } from '../../src/index.js';
-import { startFakeServer, type FakeServer } from '../support/fake-server.js';
+import { FakeBroker } from '../../src/testing/index.js';
 import { testCertificates } from '../support/tls-proxy.js';
 
 let server: Server | HttpServer | undefined;
-let fake: FakeServer | undefined;
+let fake: FakeBroker | undefined;
 
 afterEach(async () => {
   await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
@@ -45,9 +45,11 @@ describe('a peer that is not an AMQP 0-9-1 broker', () => {
 
   it('a TLS server that answers with an alert record: "use amqps://"', async () => {
     // A fatal protocol_version alert, as TLS servers send to a peer that is not speaking TLS.
-    fake = await startFakeServer(async (c) => {
-      await c.send(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]));
-      await c.closed;
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.send(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]));
+        await c.closed;
+      },
     });
     const err = await connectError(fake.port);
     expect(err.message).toMatch(/the peer expects TLS; use amqps:\/\/ or the `ssl` option/);
@@ -66,18 +68,22 @@ describe('a peer that is not an AMQP 0-9-1 broker', () => {
   });
 
   it('an AMQP 1.0 peer: names the version it offered', async () => {
-    fake = await startFakeServer(async (c) => {
-      await c.send(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]));
-      await c.closed;
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.send(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]));
+        await c.closed;
+      },
     });
     const err = await connectError(fake.port);
     expect(err.message).toMatch(/its protocol header offered AMQP 1\.0\b/);
   });
 
   it('anything else: its first bytes in hex', async () => {
-    fake = await startFakeServer(async (c) => {
-      await c.send('220 smtp.example.com ESMTP ready\r\n');
-      await c.closed;
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.send('220 smtp.example.com ESMTP ready\r\n');
+        await c.closed;
+      },
     });
     const err = await connectError(fake.port);
     expect(err.message).toMatch(/its first bytes are 32 32 30 20 73 6d 74 70/);

@@ -1,8 +1,11 @@
 // Bad bytes and protocol violations from the peer. A real broker never
-// sends these, so they come from the scripted fake server (test/support).
+// sends these, so they come from a scripted FakeBroker (amqp091/testing).
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, FrameError, SynchronizationError, connect } from '../../src/index.js';
-import {
+import { FakeBroker, wire, type ScriptedConnection } from '../../src/testing/index.js';
+import { rejectionOf, sleep, waitFor } from '../support/async.js';
+
+const {
   bodyFrame,
   channelOpenOk,
   connectionClose,
@@ -13,19 +16,16 @@ import {
   longstr,
   methodFrame,
   parseClose,
+  parseOpen,
   shortstr,
-  startFakeServer,
   u16,
   u32,
   u64,
   u8,
-  type Close,
-  type FakeConnection,
-  type FakeServer,
-} from '../support/fake-server.js';
-import { rejectionOf, sleep, waitFor } from '../support/async.js';
+} = wire;
+type Close = wire.Close;
 
-let fake: FakeServer | undefined;
+let fake: FakeBroker | undefined;
 afterEach(async () => {
   await fake?.close();
   fake = undefined;
@@ -42,17 +42,19 @@ interface Outcome {
  * `misbehave`; collect what onError got, how the pending declare ended and
  * the connection.close the client sent.
  */
-async function scenario(misbehave: (c: FakeConnection) => Promise<void>, o: { frameMax?: number; maxBodySize?: number; consume?: boolean } = {}): Promise<Outcome> {
+async function scenario(misbehave: (c: ScriptedConnection) => Promise<void>, o: { frameMax?: number; maxBodySize?: number; consume?: boolean } = {}): Promise<Outcome> {
   let close: Close | undefined;
-  fake = await startFakeServer(async (c) => {
-    await c.handshake({ frameMax: o.frameMax ?? 131072 });
-    await c.expectMethod(20, 10);
-    await c.send(channelOpenOk(1));
-    await c.expectMethod(50, 10);
-    await misbehave(c);
-    const f = await c.expectMethod(10, 50, { timeout: 3000 });
-    close = parseClose(f);
-    await c.send(connectionCloseOk());
+  fake = await FakeBroker.start({
+    script: async (c) => {
+      await c.handshake({ frameMax: o.frameMax ?? 131072 });
+      await c.expectMethod(20, 10);
+      await c.send(channelOpenOk(1));
+      await c.expectMethod(50, 10);
+      await misbehave(c);
+      const f = await c.expectMethod(10, 50, { timeout: 3000 });
+      close = parseClose(f);
+      await c.send(connectionCloseOk());
+    },
   });
   const onError: Error[] = [];
   const [t, p] = await connect({
@@ -243,14 +245,16 @@ describe('bad bytes from the peer', () => {
 describe('the server side of the connection', () => {
   it('a server connection.close is answered with close-ok and reported once with its code', async () => {
     let gotCloseOk = false;
-    fake = await startFakeServer(async (c) => {
-      await c.handshake();
-      await c.expectMethod(20, 10);
-      await c.send(channelOpenOk(1));
-      await c.expectMethod(50, 10);
-      await c.send(connectionClose(320, 'CONNECTION_FORCED - shutdown', 0, 0));
-      await c.expectMethod(10, 51);
-      gotCloseOk = true;
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake();
+        await c.expectMethod(20, 10);
+        await c.send(channelOpenOk(1));
+        await c.expectMethod(50, 10);
+        await c.send(connectionClose(320, 'CONNECTION_FORCED - shutdown', 0, 0));
+        await c.expectMethod(10, 51);
+        gotCloseOk = true;
+      },
     });
     const errors: Error[] = [];
     const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void errors.push(e) });
@@ -268,14 +272,16 @@ describe('the server side of the connection', () => {
 
   it('missed heartbeats end the connection within 2h + 1 s with AmqpClosedConnection code 0', async () => {
     let heartbeatsFromClient = 0;
-    fake = await startFakeServer(async (c) => {
-      await c.handshake({ heartbeat: 1 });
-      // Say nothing, but count the client's heartbeats.
-      for (;;) {
-        const f = await c.nextFrame({ timeout: 5000 }).catch(() => null);
-        if (f === null) return;
-        if (f.type === 8) heartbeatsFromClient++;
-      }
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake({ heartbeat: 1 });
+        // Say nothing, but count the client's heartbeats.
+        for (;;) {
+          const f = await c.nextFrame({ timeout: 5000 }).catch(() => null);
+          if (f === null) return;
+          if (f.type === 8) heartbeatsFromClient++;
+        }
+      },
     });
     const errors: Error[] = [];
     const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void errors.push(e) });
@@ -294,13 +300,15 @@ describe('the server side of the connection', () => {
   });
 
   it('heartbeats from the server keep an idle connection alive', async () => {
-    fake = await startFakeServer(async (c) => {
-      await c.handshake({ heartbeat: 1 });
-      for (let i = 0; i < 8; i++) {
-        await sleep(400);
-        if (c.isClosed) return;
-        await c.send(heartbeatFrame());
-      }
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake({ heartbeat: 1 });
+        for (let i = 0; i < 8; i++) {
+          await sleep(400);
+          if (c.isClosed) return;
+          await c.send(heartbeatFrame());
+        }
+      },
     });
     const errors: Error[] = [];
     const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void errors.push(e) });
@@ -313,19 +321,21 @@ describe('the server side of the connection', () => {
 
   it('connection.blocked / unblocked emit events, set `blocked`, and hold publishes until unblocked', async () => {
     const order: string[] = [];
-    fake = await startFakeServer(async (c) => {
-      await c.handshake();
-      await c.expectMethod(20, 10);
-      await c.send(channelOpenOk(1));
-      await c.send(methodFrame(0, 10, 60, shortstr('low on memory')));
-      await sleep(200);
-      order.push('unblock');
-      await c.send(methodFrame(0, 10, 61));
-      const f = await c.expectMethod(60, 40);
-      order.push(`publish on ${f.channel}`);
-      expect((await c.nextFrame()).type).toBe(2); // its content header (empty body: no body frame)
-      await c.expectMethod(10, 50);
-      await c.send(connectionCloseOk());
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake();
+        await c.expectMethod(20, 10);
+        await c.send(channelOpenOk(1));
+        await c.send(methodFrame(0, 10, 60, shortstr('low on memory')));
+        await sleep(200);
+        order.push('unblock');
+        await c.send(methodFrame(0, 10, 61));
+        const f = await c.expectMethod(60, 40);
+        order.push(`publish on ${f.channel}`);
+        expect((await c.nextFrame()).type).toBe(2); // its content header (empty body: no body frame)
+        await c.expectMethod(10, 50);
+        await c.send(connectionCloseOk());
+      },
     });
     const [t, p] = await connect({ host: fake.host, port: fake.port });
     const events: string[] = [];
@@ -351,40 +361,42 @@ describe('the server side of the connection', () => {
     const deliver = (ch: number, tag: string, dtag: number): Buffer =>
       methodFrame(ch, 60, 60, Buffer.concat([shortstr(tag), u64(dtag), u8(0), shortstr('ex'), shortstr('rk')]));
     let flowOk: boolean | undefined;
-    fake = await startFakeServer(async (c) => {
-      await c.handshake({ frameMax: 4096 });
-      for (const ch of [1, 2]) {
-        await c.expectMethod(20, 10);
-        await c.send(channelOpenOk(ch));
-      }
-      for (const ch of [1, 2]) {
-        const f = await c.expectMethod(60, 20);
-        // basic.consume: reserved short, queue shortstr, consumer-tag shortstr, ...
-        const queueLen = f.args[2]!;
-        const tagLen = f.args[3 + queueLen]!;
-        const consumerTag = f.args.subarray(4 + queueLen, 4 + queueLen + tagLen).toString();
-        await c.send(methodFrame(ch, 60, 21, shortstr(consumerTag)));
-        (c as unknown as Record<string, string>)[`tag${ch}`] = consumerTag;
-      }
-      const t1 = (c as unknown as Record<string, string>)['tag1']!;
-      const t2 = (c as unknown as Record<string, string>)['tag2']!;
-      await c.send(
-        Buffer.concat([
-          deliver(1, t1, 1),
-          contentHeaderFrame(1, 60, 6),
-          bodyFrame(1, 'aaa'),
-          deliver(2, t2, 1),
-          contentHeaderFrame(2, 60, 2),
-          heartbeatFrame(),
-          bodyFrame(1, 'bbb'),
-          bodyFrame(2, 'cc'),
-          methodFrame(1, 20, 20, u8(0)), // channel.flow active=false
-        ]),
-      );
-      const ok = await c.expectMethod(20, 21);
-      flowOk = ok.args[0] === 1;
-      await c.expectMethod(10, 50);
-      await c.send(connectionCloseOk());
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake({ frameMax: 4096 });
+        for (const ch of [1, 2]) {
+          await c.expectMethod(20, 10);
+          await c.send(channelOpenOk(ch));
+        }
+        for (const ch of [1, 2]) {
+          const f = await c.expectMethod(60, 20);
+          // basic.consume: reserved short, queue shortstr, consumer-tag shortstr, ...
+          const queueLen = f.args[2]!;
+          const tagLen = f.args[3 + queueLen]!;
+          const consumerTag = f.args.subarray(4 + queueLen, 4 + queueLen + tagLen).toString();
+          await c.send(methodFrame(ch, 60, 21, shortstr(consumerTag)));
+          (c as unknown as Record<string, string>)[`tag${ch}`] = consumerTag;
+        }
+        const t1 = (c as unknown as Record<string, string>)['tag1']!;
+        const t2 = (c as unknown as Record<string, string>)['tag2']!;
+        await c.send(
+          Buffer.concat([
+            deliver(1, t1, 1),
+            contentHeaderFrame(1, 60, 6),
+            bodyFrame(1, 'aaa'),
+            deliver(2, t2, 1),
+            contentHeaderFrame(2, 60, 2),
+            heartbeatFrame(),
+            bodyFrame(1, 'bbb'),
+            bodyFrame(2, 'cc'),
+            methodFrame(1, 20, 20, u8(0)), // channel.flow active=false
+          ]),
+        );
+        const ok = await c.expectMethod(20, 21);
+        flowOk = ok.args[0] === 1;
+        await c.expectMethod(10, 50);
+        await c.send(connectionCloseOk());
+      },
     });
     const [t, p] = await connect({ host: fake.host, port: fake.port });
     const got: string[] = [];
@@ -404,21 +416,22 @@ describe('the server side of the connection', () => {
   it('insist and the vhost are sent in connection.open; a longstr secure challenge is answered', async () => {
     let open: { virtualhost: string; insist: boolean } | undefined;
     let secureOk = false;
-    fake = await startFakeServer(async (c) => {
-      const { parseOpen } = await import('../support/fake-server.js');
-      await c.send(
-        methodFrame(0, 10, 10, Buffer.concat([u8(0), u8(9), u32(0), longstr('PLAIN'), longstr('en_US')])),
-      );
-      await c.expectMethod(10, 11);
-      await c.send(methodFrame(0, 10, 20, longstr('challenge')));
-      await c.expectMethod(10, 21);
-      secureOk = true;
-      await c.send(methodFrame(0, 10, 30, Buffer.concat([u16(0), u32(0), u16(0)])));
-      await c.expectMethod(10, 31);
-      open = parseOpen(await c.expectMethod(10, 40));
-      await c.send(methodFrame(0, 10, 41, shortstr('')));
-      await c.expectMethod(10, 50);
-      await c.send(connectionCloseOk());
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.send(
+          methodFrame(0, 10, 10, Buffer.concat([u8(0), u8(9), u32(0), longstr('PLAIN'), longstr('en_US')])),
+        );
+        await c.expectMethod(10, 11);
+        await c.send(methodFrame(0, 10, 20, longstr('challenge')));
+        await c.expectMethod(10, 21);
+        secureOk = true;
+        await c.send(methodFrame(0, 10, 30, Buffer.concat([u16(0), u32(0), u16(0)])));
+        await c.expectMethod(10, 31);
+        open = parseOpen(await c.expectMethod(10, 40));
+        await c.send(methodFrame(0, 10, 41, shortstr('')));
+        await c.expectMethod(10, 50);
+        await c.send(connectionCloseOk());
+      },
     });
     const [t, p] = await connect({ host: fake.host, port: fake.port, virtualhost: 'v/h', insist: true });
     await p.close();

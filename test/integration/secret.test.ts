@@ -1,14 +1,16 @@
 // Token refresh: the password function (called before every connection
 // attempt, recovery included) and updateSecret (connection.update-secret).
-// Against the real broker, and against a fake server for a broker that
+// Against the real broker, and against a scripted FakeBroker for a broker that
 // refuses the new secret (RabbitMQ's internal user backend accepts any
 // secret, so the refusal cannot be provoked on the local broker).
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, type AmqpProtocol, type Transport } from '../../src/index.js';
-import { connectionClose, startFakeServer } from '../support/fake-server.js';
+import { FakeBroker, wire } from '../../src/testing/index.js';
 import { startProxy } from '../support/tcp-proxy.js';
 import { BROKER_HOST, BROKER_PORT } from '../support/broker.js';
 import { rejectionOf } from '../support/async.js';
+
+const { connectionClose } = wire;
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -65,11 +67,13 @@ describe('token refresh', () => {
   });
 
   it('a refused secret ends the connection as the broker does: the call rejects with its close, onError gets it too', async () => {
-    const server = await startFakeServer(async (conn) => {
-      await conn.handshake();
-      await conn.expectMethod(10, 70); // update-secret
-      await conn.send(connectionClose(530, 'NOT_ALLOWED - new secret refused', 10, 70));
-      await conn.expectMethod(10, 51); // close-ok
+    const server = await FakeBroker.start({
+      script: async (conn) => {
+        await conn.handshake();
+        await conn.expectMethod(10, 70); // update-secret
+        await conn.send(connectionClose(530, 'NOT_ALLOWED - new secret refused', 10, 70));
+        await conn.expectMethod(10, 51); // close-ok
+      },
     });
     cleanups.push(() => server.close());
     const errors: Error[] = [];

@@ -1,4 +1,4 @@
-// Scenario 6: bad bytes from the server (the scripted fake server: a real
+// Scenario 6: bad bytes from the server (a scripted FakeBroker: a real
 // broker never sends these). Each case ends in FrameError (or, when the
 // socket just stops, AmqpClosedConnection), reported once to onError and
 // to every pending call and unsettled confirmed publish; the client sends
@@ -6,28 +6,14 @@
 // survives and no handle is left.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, FrameError, connect } from '../../src/index.js';
-import {
-  bodyFrame,
-  channelOpenOk,
-  connectionCloseOk,
-  contentHeaderFrame,
-  frame,
-  methodFrame,
-  parseClose,
-  shortstr,
-  startFakeServer,
-  u16,
-  u32,
-  u64,
-  u8,
-  type Close,
-  type FakeConnection,
-  type FakeServer,
-} from '../support/fake-server.js';
+import { FakeBroker, wire, type ScriptedConnection } from '../../src/testing/index.js';
 import { track, turns } from '../support/async.js';
 import { startLeakCheck, type LeakCheck } from '../support/leaks.js';
 
-let fake: FakeServer | undefined;
+const { bodyFrame, channelOpenOk, connectionCloseOk, contentHeaderFrame, frame, methodFrame, parseClose, shortstr, u16, u32, u64, u8 } = wire;
+type Close = wire.Close;
+
+let fake: FakeBroker | undefined;
 let leaks: LeakCheck | undefined;
 afterEach(async () => {
   await fake?.close();
@@ -40,7 +26,7 @@ const getOk = (): Buffer => methodFrame(1, 60, 71, Buffer.concat([u64(1), u8(0),
 
 interface Case {
   name: string;
-  send: (c: FakeConnection) => Promise<void>;
+  send: (c: ScriptedConnection) => Promise<void>;
   /** The reply code of the error and of the client's connection.close; null: no close expected (socket gone). */
   code: number | null;
   errorClass: abstract new (...args: never[]) => AmqpClosedConnection;
@@ -99,27 +85,29 @@ async function run(k: Case): Promise<void> {
   leaks = startLeakCheck();
   let close: Close | undefined;
   let socketEnded = false;
-  fake = await startFakeServer(async (c) => {
-    await c.handshake({ frameMax: k.frameMax ?? 131072 });
-    for (const ch of [1, 2]) {
-      await c.expectMethod(20, 10);
-      await c.send(channelOpenOk(ch));
-    }
-    await c.expectMethod(85, 10);
-    await c.send(methodFrame(2, 85, 11));
-    // 3 publishes (method, header, one body frame each), then the declare on channel 1.
-    for (;;) {
-      const f = await c.nextFrame({ skipHeartbeats: true });
-      if (f.type === 1 && f.classId === 50 && f.methodId === 10) break;
-    }
-    await k.send(c);
-    if (k.code === null) {
-      socketEnded = (await c.closed) !== undefined;
-      return;
-    }
-    close = parseClose(await c.expectMethod(10, 50, { timeout: 3000 }));
-    await c.send(connectionCloseOk());
-    await c.closed;
+  fake = await FakeBroker.start({
+    script: async (c) => {
+      await c.handshake({ frameMax: k.frameMax ?? 131072 });
+      for (const ch of [1, 2]) {
+        await c.expectMethod(20, 10);
+        await c.send(channelOpenOk(ch));
+      }
+      await c.expectMethod(85, 10);
+      await c.send(methodFrame(2, 85, 11));
+      // 3 publishes (method, header, one body frame each), then the declare on channel 1.
+      for (;;) {
+        const f = await c.nextFrame({ skipHeartbeats: true });
+        if (f.type === 1 && f.classId === 50 && f.methodId === 10) break;
+      }
+      await k.send(c);
+      if (k.code === null) {
+        socketEnded = (await c.closed) !== undefined;
+        return;
+      }
+      close = parseClose(await c.expectMethod(10, 50, { timeout: 3000 }));
+      await c.send(connectionCloseOk());
+      await c.closed;
+    },
   });
   const onError: Error[] = [];
   const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void onError.push(e) });
@@ -164,9 +152,11 @@ describe('scenario 6: a non-AMQP answer to the protocol header', () => {
   for (const [name, bytes] of answers) {
     it(`${name}: connect rejects with FrameError, onError silent, no handle left`, async () => {
       leaks = startLeakCheck();
-      fake = await startFakeServer(async (c) => {
-        await c.send(bytes);
-        await c.closed;
+      fake = await FakeBroker.start({
+        script: async (c) => {
+          await c.send(bytes);
+          await c.closed;
+        },
       });
       const onError: Error[] = [];
       const t0 = Date.now();
@@ -194,9 +184,11 @@ describe('scenario 6: a connection.tune below the spec minimum frame-max (found 
   for (const frameMax of [15, 4, 100, 4095]) {
     it(`frame-max ${frameMax}: connect rejects with FrameError (a spec code, not 541), no handle left`, async () => {
       leaks = startLeakCheck();
-      fake = await startFakeServer(async (c) => {
-        await c.handshake({ frameMax }).catch(() => undefined);
-        await c.closed;
+      fake = await FakeBroker.start({
+        script: async (c) => {
+          await c.handshake({ frameMax }).catch(() => undefined);
+          await c.closed;
+        },
       });
       const onError: Error[] = [];
       const err = await connect({ host: fake.host, port: fake.port, connectTimeout: 3000, onError: (e) => void onError.push(e) }).then(
@@ -224,13 +216,15 @@ describe('scenario 6: close timing after bad bytes', () => {
     let sentCloseAt = 0;
     let socketGoneAt = 0;
     let code = 0;
-    fake = await startFakeServer(async (c) => {
-      await c.handshake();
-      await c.send(frame(1, 0, Buffer.from([0, 10, 0, 61]), 0x00)); // bad frame-end
-      code = parseClose(await c.expectMethod(10, 50)).replyCode;
-      sentCloseAt = Date.now();
-      await c.closed; // never answer
-      socketGoneAt = Date.now();
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake();
+        await c.send(frame(1, 0, Buffer.from([0, 10, 0, 61]), 0x00)); // bad frame-end
+        code = parseClose(await c.expectMethod(10, 50)).replyCode;
+        sentCloseAt = Date.now();
+        await c.closed; // never answer
+        socketGoneAt = Date.now();
+      },
     });
     const onError: Error[] = [];
     const [t, p] = await connect({ host: fake.host, port: fake.port, onError: (e) => void onError.push(e) });
@@ -253,12 +247,14 @@ describe('scenario 6: an onError that throws or rejects', () => {
   for (const kind of ['throws', 'rejects'] as const) {
     it(`onError ${kind}: the process survives (no uncaught exception, no unhandled rejection), the end is still clean`, async () => {
       leaks = startLeakCheck();
-      fake = await startFakeServer(async (c) => {
-        await c.handshake();
-        await c.send(frame(1, 0, Buffer.from([0, 10, 0, 61]), 0x00));
-        await c.expectMethod(10, 50);
-        await c.send(connectionCloseOk());
-        await c.closed;
+      fake = await FakeBroker.start({
+        script: async (c) => {
+          await c.handshake();
+          await c.send(frame(1, 0, Buffer.from([0, 10, 0, 61]), 0x00));
+          await c.expectMethod(10, 50);
+          await c.send(connectionCloseOk());
+          await c.closed;
+        },
       });
       let calls = 0;
       const onError = (): Promise<void> => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AmqpClosedConnection, connect, fromUrl } from '../../src/index.js';
-import { startFakeServer } from '../support/fake-server.js';
+import { FakeBroker } from '../../src/testing/index.js';
 import { AMQP_URL, BROKER_HOST, BROKER_PORT } from '../support/broker.js';
 import { sleep } from '../support/async.js';
 import { startLeakCheck } from '../support/leaks.js';
@@ -48,11 +48,13 @@ describe('scenario 10: clean shutdown', () => {
     it(`close() against a server that never sends close-ok: resolves after ${timeout ?? 'the default 2000'} ms, socket destroyed, nothing left`, async () => {
       const leaks = startLeakCheck();
       let gotClose = false;
-      const fake = await startFakeServer(async (c) => {
-        await c.handshake();
-        await c.expectMethod(10, 50);
-        gotClose = true;
-        await c.closed; // never answer
+      const fake = await FakeBroker.start({
+        script: async (c) => {
+          await c.handshake();
+          await c.expectMethod(10, 50);
+          gotClose = true;
+          await c.closed; // never answer
+        },
       });
       try {
         const errors: Error[] = [];

@@ -37,22 +37,12 @@ import {
   type Message,
   type Transport,
 } from '../../src/index.js';
-import {
-  bodyFrame,
-  channelClose,
-  channelOpenOk,
-  connectionCloseOk,
-  contentHeaderFrame,
-  methodFrame,
-  shortstr,
-  startFakeServer,
-  u64,
-  u8,
-  type FakeServer,
-} from '../support/fake-server.js';
+import { FakeBroker, wire } from '../../src/testing/index.js';
 import { rejectionOf, sleep, waitFor } from '../support/async.js';
 import { AMQP_URL, closeIfOpen, uniqueName } from '../support/broker.js';
 import { startLeakCheck } from '../support/leaks.js';
+
+const { bodyFrame, channelClose, channelOpenOk, connectionCloseOk, contentHeaderFrame, methodFrame, shortstr, u64, u8 } = wire;
 
 // ---------------------------------------------------------------------------
 // The schedule
@@ -657,7 +647,7 @@ describe('edges', () => {
 // ---------------------------------------------------------------------------
 
 describe('late frames on a channel the broker closed', () => {
-  let fake: FakeServer | undefined;
+  let fake: FakeBroker | undefined;
   afterAll(async () => {
     await fake?.close();
   });
@@ -671,18 +661,20 @@ describe('late frames on a channel the broker closed', () => {
   it('a delivery after channel.close is dropped; the connection stays open (scripted broker)', async () => {
     let closeOk = false;
     let connectionClosedWith: number | null = null;
-    fake = await startFakeServer(async (c) => {
-      await c.handshake();
-      await c.expectMethod(20, 10);
-      await c.send(channelOpenOk(1));
-      await c.expectMethod(50, 10); // queue.declare
-      const deliver = methodFrame(1, 60, 60, Buffer.concat([shortstr('ctag'), u64(1), u8(0), shortstr(''), shortstr('q')]));
-      await c.send(Buffer.concat([channelClose(1, 404, 'NOT_FOUND - no queue', 50, 10), deliver, contentHeaderFrame(1, 60, 2), bodyFrame(1, 'hi')]));
-      await c.expectMethod(20, 41); // channel.close-ok
-      closeOk = true;
-      const f = await c.expectMethod(10, 50, { timeout: 5000 }); // the user's connection.close
-      connectionClosedWith = f.payload.readUInt16BE(4);
-      await c.send(connectionCloseOk());
+    fake = await FakeBroker.start({
+      script: async (c) => {
+        await c.handshake();
+        await c.expectMethod(20, 10);
+        await c.send(channelOpenOk(1));
+        await c.expectMethod(50, 10); // queue.declare
+        const deliver = methodFrame(1, 60, 60, Buffer.concat([shortstr('ctag'), u64(1), u8(0), shortstr(''), shortstr('q')]));
+        await c.send(Buffer.concat([channelClose(1, 404, 'NOT_FOUND - no queue', 50, 10), deliver, contentHeaderFrame(1, 60, 2), bodyFrame(1, 'hi')]));
+        await c.expectMethod(20, 41); // channel.close-ok
+        closeOk = true;
+        const f = await c.expectMethod(10, 50, { timeout: 5000 }); // the user's connection.close
+        connectionClosedWith = f.payload.readUInt16BE(4);
+        await c.send(connectionCloseOk());
+      },
     });
     const onError: Error[] = [];
     const [t, p] = await fromUrl(`amqp://guest:guest@${fake.host}:${fake.port}/`, { onError: (e) => void onError.push(e) });
