@@ -1,5 +1,10 @@
 // The package root: everything API.md lists.
 
+/**
+ * The AMQP 0-9-1 client: `connect`, `fromUrl`, channels, consumers, RPC.
+ * @module amqp091
+ */
+
 export { connect, Transport, type ConnectOptions, type ProtocolFactory } from './connect.js';
 export { fromUrl, parseUrl } from './url.js';
 export { AmqpProtocol, type ConnectionState, type AmqpProtocolEvents } from './connection.js';

@@ -10,10 +10,15 @@ import type { BasicProperties, BasicPropertiesInit } from '../../generated/basic
 export interface PublishedMessage {
   /** The channel id it was published on. */
   readonly channel: number;
+  /** The exchange it was published to ('' for the default exchange). */
   readonly exchange: string;
+  /** Its routing key. */
   readonly routingKey: string;
+  /** Its mandatory flag. */
   readonly mandatory: boolean;
+  /** Its body, whole (the body frames put together). */
   readonly body: Buffer;
+  /** Its properties, as the content header carried them. */
   readonly properties: BasicProperties;
 }
 

@@ -1,5 +1,12 @@
 // The `amqp091/testing` entry point: a scripted broker for users' own tests.
 
+/**
+ * `FakeBroker`, an AMQP 0-9-1 server on a loopback port for tests: it
+ * answers like a broker on its own, or runs a script per connection, with
+ * the raw frame builders of `wire`.
+ * @module amqp091/testing
+ */
+
 export { FakeBroker, type FakeBrokerOptions } from './fake-broker.js';
 export type { PublishedMessage } from './broker-state.js';
 export type { HandshakeOptions, HandshakeResult, NextFrameOptions, Script, ScriptedConnection } from './scripted.js';

@@ -61,8 +61,11 @@ export interface ScriptedConnection {
   expectMethod(classId: number, methodId: number, o?: NextFrameOptions): Promise<Frame>;
   /** start → start-ok, tune → tune-ok, open → open-ok: the client is then open. */
   handshake(o?: HandshakeOptions): Promise<HandshakeResult>;
-  /** Resolves when the socket has closed (`reset` when it ended with an error such as ECONNRESET). */
-  readonly closed: Promise<{ reset: boolean }>;
+  /** Resolves when the socket has closed. */
+  readonly closed: Promise<{
+    /** Whether it ended with an error such as ECONNRESET. */
+    reset: boolean;
+  }>;
   /** Whether the socket has closed. */
   readonly isClosed: boolean;
   /** Graceful end (FIN). */
