@@ -47,6 +47,7 @@ describe('README', () => {
     /^recovered after 1 attempt\(s\)\ngot "after the outage"$/m,
     /^reply: HELLO RPC\nreturned: 312 NO_ROUTE$/m,
     /^published 1, received "hello", channel closed with 406$/m,
+    /^queueDeclare rejected with FrameError 501; the client closed the connection with 501$/m,
   ];
 
   const entry = pathToFileURL(path.join(root, 'src/index.ts')).href;
