@@ -19,7 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Adapter } from './lib/adapter.js';
 import type { Job, RunResult } from './lib/scenarios.js';
-import { SCENARIOS, countFor, selects } from './lib/scenarios.js';
+import { KINDS, SCENARIOS, countFor, selects } from './lib/scenarios.js';
+import { WARMUP_FRACTION, warmupCount } from './lib/warmup.js';
 import { freshMiBCostMs } from './lib/fresh.js';
 import { isVariant, renderSvg } from './lib/report.js';
 import { peersView, renderReport } from './lib/report-all.js';
@@ -49,6 +50,8 @@ interface Args {
   out: string | null;
   /** wait before each run until the machine's busy cores drop below this (0 = off) */
   settle: number;
+  /** untimed warm-up, as a fraction of each scenario's messages (bench/lib/warmup.ts; 0 = cold) */
+  warmup: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -63,6 +66,7 @@ function parseArgs(argv: string[]): Args {
     build: true,
     out: null,
     settle: Number.NaN,
+    warmup: WARMUP_FRACTION,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -104,10 +108,13 @@ function parseArgs(argv: string[]): Args {
       case '--out':
         a.out = val();
         break;
+      case '--warmup':
+        a.warmup = Number(val());
+        break;
       case '--help':
       case '-h':
         console.log(
-          'usage: npm run bench -- [--quick] [--scale X] [--rounds N] [--only c1,c2] [--scenarios s1,s2] [--chart] [--settle CORES] [--url amqp://…] [--no-build] [--out file.json]',
+          'usage: npm run bench -- [--quick] [--scale X] [--rounds N] [--only c1,c2] [--scenarios s1,s2] [--chart] [--settle CORES] [--warmup FRACTION] [--url amqp://…] [--no-build] [--out file.json]',
         );
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
@@ -119,6 +126,7 @@ function parseArgs(argv: string[]): Args {
   if (Number.isNaN(a.rounds)) a.rounds = a.quick ? 1 : 5;
   // --quick skips the wait for a quiet machine to stay under a minute
   if (Number.isNaN(a.settle)) a.settle = a.quick ? 0 : 0.3;
+  if (!(a.warmup >= 0)) throw new Error('--warmup must be a fraction >= 0 (0: no warm-up)');
   if (!(a.scale > 0) || !(a.rounds >= 1)) throw new Error('--scale must be > 0 and --rounds >= 1');
   return a;
 }
@@ -236,6 +244,7 @@ async function main(): Promise<void> {
           url: args.url,
           ...(s.props ? { props: true } : {}),
           ...(s.param !== undefined ? { param: s.param } : {}),
+          ...(KINDS.includes(s.kind) ? { warmup: warmupCount(s.kind, countFor(s, args.scale), args.warmup) } : {}),
         });
       }
     }
@@ -265,6 +274,7 @@ async function main(): Promise<void> {
     notes,
     descriptions,
     settle: args.settle,
+    warmup: args.warmup,
     // the floor of the 1 MiB consumes is raw + this (issue 15); measured after the runs, since
     // Linux hands a process's peak RSS down to the children it spawns later
     freshMiBMs: Number.NaN,

@@ -15,6 +15,7 @@ import type { Adapter, BenchClient } from './lib/adapter.js';
 import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
 import { encodePublishProps } from './lib/raw-extra.js';
 import { runExtra } from './lib/extra.js';
+import { WARMUP_FRACTION, warmUp, warmupCount } from './lib/warmup.js';
 import { appProps } from './lib/props.js';
 import type { Job, RunResult } from './lib/scenarios.js';
 import { CONFIRM_WINDOW, KINDS, PREFETCH, publishWindow } from './lib/scenarios.js';
@@ -93,8 +94,11 @@ async function run(job: Job): Promise<RunResult> {
     let call: ((b: Buffer) => Promise<unknown>) | null = null;
     if (job.kind === 'rpc') {
       call = await client.rpc(queue);
-      for (let i = 0; i < 50; i++) await call(payload); // warm the path, untimed
     }
+    await warmUp(
+      { job, client, side, payload, props, prefix: queue, call, waitDepth: (q, n, t) => waitDepth(side, q, n, t) },
+      job.warmup ?? warmupCount(job.kind, job.n, WARMUP_FRACTION),
+    );
     const lat = job.kind === 'rpc' ? new Float64Array(job.n) : null;
 
     // ---- timed

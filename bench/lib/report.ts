@@ -19,6 +19,8 @@ export interface Meta {
   notes: string[];
   descriptions?: Record<string, string>;
   settle?: number;
+  /** untimed warm-up as a fraction of each scenario's messages (absent in runs before it existed: 50 RPC calls only) */
+  warmup?: number;
   /** CPU ms to copy a 1 MiB body into a fresh buffer (bench/lib/fresh.ts), measured by the runner */
   freshMiBMs?: number;
 }
@@ -220,6 +222,14 @@ export function renderTables(meta: Meta, results: RunResult[]): string {
         `busy cores just before a run: median ${median(busy).toFixed(2)}, max ${Math.max(...busy.filter(Number.isFinite)).toFixed(2)}.`,
     );
   }
+  out.push(
+    '',
+    meta.warmup === undefined
+      ? 'Warm-up: 50 untimed RPC calls; none for the other scenarios (runs before bench/lib/warmup.ts).'
+      : meta.warmup > 0
+        ? `Warm-up: before its timed window each run passed ${Math.round(meta.warmup * 100)}% of its message count (RPC: at least 1000 calls) through the same client, untimed, on a side queue (bench/lib/warmup.ts); every client alike.`
+        : 'Warm-up: none (--warmup 0): the timed windows include V8 compiling each client\'s code.',
+  );
   out.push(
     '',
     `${meta.command} — ${meta.started}, ${meta.elapsedS.toFixed(0)} s, scale ${meta.scale}, node ${meta.node}, ${meta.cpus}× ${meta.cpuModel}`,

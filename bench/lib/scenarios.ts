@@ -124,6 +124,8 @@ export interface Job {
   url: string;
   props?: boolean;
   param?: number;
+  /** Untimed messages (or calls) through the client before the timed window (bench/lib/warmup.ts); default: the worker's. */
+  warmup?: number;
 }
 
 /** What a worker reports back. */
