@@ -144,10 +144,13 @@ function oursAvailable(): boolean {
   return existsSync(path.join(root, 'src', 'index.ts'));
 }
 
+/** Extra node flags for every worker, e.g. WORKER_ARGS='--min-semi-space-size=16' (V8 flags NODE_OPTIONS refuses). */
+const WORKER_ARGS = process.env.WORKER_ARGS?.split(' ').filter(Boolean) ?? [];
+
 function runJob(w: { entry: string; execArgv: string[] }, job: Job, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = fork(w.entry, ['run', JSON.stringify(job)], {
-      execArgv: w.execArgv,
+      execArgv: [...w.execArgv, ...WORKER_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let result: RunResult | null = null;
@@ -262,7 +265,7 @@ async function main(): Promise<void> {
   const meta = {
     started: started.toISOString(),
     elapsedS: 0,
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    command: `${WORKER_ARGS.length ? `WORKER_ARGS='${WORKER_ARGS.join(' ')}' ` : ''}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     scale: args.scale,
     rounds: args.rounds,
     clients,
