@@ -35,6 +35,18 @@ function excess(base: readonly string[], now: readonly string[]): string[] {
   return out;
 }
 
+/** The process's active resources (getActiveResourcesInfo), counted by kind: a baseline for leakedSince. */
+export function handleCounts(): Map<string, number> {
+  return countBy(process.getActiveResourcesInfo());
+}
+
+/** Resource kinds (TCP handles, timers...) more numerous now than in `baseline`, e.g. "TCPSocketWrap x1". */
+export function leakedSince(baseline: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of handleCounts()) if (v > (baseline.get(k) ?? 0)) out.push(`${k} x${v - (baseline.get(k) ?? 0)}`);
+  return out;
+}
+
 export interface LeakCheck {
   /**
    * Waits (up to `graceMs`) for every handle opened since the check started

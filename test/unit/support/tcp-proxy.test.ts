@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { sleep } from '../../support/async.js';
 import { startProxy, type TcpProxy } from '../../support/tcp-proxy.js';
+import { handleCounts, leakedSince } from '../../support/leaks.js';
 
 // A local echo server (no broker involved) that records what it received.
 interface Echo {
@@ -82,18 +83,6 @@ function readBytes(s: net.Socket, n: number, timeoutMs = 5000): Promise<Buffer> 
   });
 }
 
-function handleCounts(): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
-  return m;
-}
-
-/** Resource types (TCP handles, timers...) that are more numerous than in the baseline. */
-function leakedSince(baseline: Map<string, number>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of handleCounts()) if (v > (baseline.get(k) ?? 0)) out.push(`${k} x${v - (baseline.get(k) ?? 0)}`);
-  return out;
-}
 
 describe('tcp-proxy', () => {
   let echo: Echo;

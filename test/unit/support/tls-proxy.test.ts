@@ -3,17 +3,8 @@ import tls from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { sleep } from '../../support/async.js';
 import { startTlsProxy, testCertificates, type TlsProxy } from '../../support/tls-proxy.js';
+import { handleCounts, leakedSince } from '../../support/leaks.js';
 
-function handleCounts(): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
-  return m;
-}
-function leakedSince(baseline: Map<string, number>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of handleCounts()) if (v > (baseline.get(k) ?? 0)) out.push(`${k} x${v - (baseline.get(k) ?? 0)}`);
-  return out;
-}
 
 /** Resolves with the connected socket, or rejects with the TLS error (code attached). */
 function tlsConnect(opts: tls.ConnectionOptions, sockets: tls.TLSSocket[]): Promise<tls.TLSSocket> {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { sleep } from '../../support/async.js';
 import { FakeBroker, wire, type HandshakeResult, type Script } from '../../../src/testing/index.js';
+import { handleCounts, leakedSince } from '../../support/leaks.js';
 
 const { FRAME_BODY, FRAME_METHOD, PROTOCOL_HEADER, Reader, connectionClose, frame, heartbeatFrame, longstr, methodFrame, parseClose, shortstr, table, u16, u32, u8 } =
   wire;
@@ -110,16 +111,6 @@ class RawClient {
   }
 }
 
-function handleCounts(): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
-  return m;
-}
-function leakedSince(baseline: Map<string, number>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of handleCounts()) if (v > (baseline.get(k) ?? 0)) out.push(`${k} x${v - (baseline.get(k) ?? 0)}`);
-  return out;
-}
 
 // FakeBroker.start({ script }): the scripted mode the project's own fault tests use.
 describe('FakeBroker scripted mode', () => {
