@@ -14,6 +14,13 @@ const SLAB_SIZE = 64 * 1024;
 const FIRST_BUFFER_SIZE = 4 * 1024;
 /** Written-out slabs kept for reuse: fresh memory costs page faults on first touch. */
 const MAX_SPARE_SLABS = 32;
+/**
+ * A burst that has filled this much goes to the transport at once, before
+ * the end of the turn: one write of megabytes (a window of 4 KiB publishes)
+ * mostly fails with EAGAIN and costs the kernel more than writes of a few
+ * hundred KiB, and the slabs come back for reuse sooner.
+ */
+const EARLY_WRITE_BYTES = 4 * SLAB_SIZE;
 
 /** A generated method encoder: `encodeQueueDeclare`, or `encodeChannelCloseOk` (no arguments). */
 export type MethodEncoder<T> = (w: Writer, args: T) => void;
@@ -57,6 +64,10 @@ export class FrameWriter {
 
   private start = 0;
   private chunks: Uint8Array[] = [];
+  /** Bytes in `chunks`. */
+  private pending = 0;
+  /** An early write of this turn found the transport above its high-water mark. */
+  private earlyFull = false;
   private scheduled = false;
   private failure: Error | null = null;
   /** Waiters for the batch not yet flushed. */
@@ -165,6 +176,8 @@ export class FrameWriter {
     this.failure = err;
     this.epoch++;
     this.chunks = [];
+    this.pending = 0;
+    this.earlyFull = false;
     this.retired = [];
     this.spare = [];
     // A fresh slab: the old one may still back chunks the socket has not sent.
@@ -194,8 +207,21 @@ export class FrameWriter {
     if (w.pos + need <= w.buf.length) return;
     this.cut();
     this.retire(w.buf);
+    if (this.pending >= EARLY_WRITE_BYTES) this.writeEarly();
     w.buf = need <= SLAB_SIZE ? this.freshSlab() : Buffer.allocUnsafe(need);
     w.pos = this.start = 0;
+  }
+
+  /** Hand what this turn cut so far to the transport now (at a frame boundary); the batch still settles at the flush. */
+  private writeEarly(): void {
+    if (this.failure !== null) return;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.pending = 0;
+    const retired = this.retired;
+    if (retired.length > 0) this.retired = [];
+    this.lastFlush = Date.now();
+    if (!this.sink(chunks, retired.length === 0 ? undefined : () => this.reuse(retired))) this.earlyFull = true;
   }
 
   /** A slab whose bytes all went into chunks of this batch. */
@@ -220,6 +246,7 @@ export class FrameWriter {
   pushUncopied(chunk: Uint8Array): void {
     this.cut();
     this.chunks.push(chunk);
+    this.pending += chunk.length;
   }
 
   /** Move the pooled bytes written since the last cut into the chunk list. */
@@ -228,6 +255,7 @@ export class FrameWriter {
     const w = this.w;
     if (w.pos > this.start) {
       this.chunks.push(w.buf.subarray(this.start, w.pos));
+      this.pending += w.pos - this.start;
       this.start = w.pos;
     }
   }
@@ -246,6 +274,7 @@ export class FrameWriter {
     this.cut();
     const chunks = this.chunks;
     this.chunks = [];
+    this.pending = 0;
     const w = this.w;
     if (w.pos > SLAB_SIZE / 2 || w.buf.length > SLAB_SIZE) {
       this.retire(w.buf);
@@ -255,7 +284,9 @@ export class FrameWriter {
     const batch = this.batch;
     this.batch = null;
     this.lastFlush = Date.now();
-    let below = true;
+    // With nothing left to write, an early write's answer stands.
+    let below = !this.earlyFull;
+    this.earlyFull = false;
     const retired = this.retired;
     if (retired.length > 0) this.retired = [];
     if (chunks.length > 0) below = this.sink(chunks, retired.length === 0 ? undefined : () => this.reuse(retired));

@@ -105,26 +105,56 @@ describe('FrameWriter.publish', () => {
     });
     fw.maxPayload = 131064;
     const cache = new PublishFrameCache();
-    const burst = async (fill: number): Promise<Set<ArrayBufferLike>> => {
+    /** 400 KiB of publishes in one turn: the writes it made (early ones included) and the memory they used. */
+    const burst = async (fill: number): Promise<{ writes: number[]; slabs: Set<ArrayBufferLike> }> => {
+      const first = batches.length;
       for (let i = 0; i < 100; i++) writePublish(fw, 1, cache, '', 'q', 0, undefined, Buffer.alloc(4096, fill));
       await fw.whenWritten();
-      return new Set(batches.at(-1)!.chunks.map((c) => c.buffer));
+      const writes = batches.map((_, i) => i).slice(first);
+      return { writes, slabs: new Set(writes.flatMap((i) => batches[i]!.chunks.map((c) => c.buffer))) };
     };
-    /** Batches the transport still holds have not been written over. */
+    /** Writes the transport still holds have not been written over. */
     const intact = (held: number[]): void => {
       for (const i of held) expect(Buffer.concat(batches[i]!.chunks).equals(batches[i]!.copy)).toBe(true);
     };
     const a = await burst(0x61);
+    expect(a.writes.length).toBeGreaterThan(1); // 400 KiB: written early in part, before the end of the turn
     const b = await burst(0x62); // A not yet written: its slabs must not come back
-    intact([0, 1]);
-    expect([...b].some((x) => a.has(x))).toBe(false);
-    batches[0]!.written!();
+    intact([...a.writes, ...b.writes]);
+    expect([...b.slabs].some((x) => a.slabs.has(x))).toBe(false);
+    for (const i of a.writes) batches[i]!.written?.();
     const c = await burst(0x63);
-    intact([1]); // B still held by the transport, untouched
-    expect([...c].some((x) => a.has(x))).toBe(true); // A's slabs reused
-    expect([...c].some((x) => b.has(x))).toBe(false);
-    const bodies = batches[2]!.copy;
+    intact(b.writes); // B still held by the transport, untouched
+    expect([...c.slabs].some((x) => a.slabs.has(x))).toBe(true); // A's slabs reused
+    expect([...c.slabs].some((x) => b.slabs.has(x))).toBe(false);
+    const bodies = Buffer.concat(c.writes.map((i) => batches[i]!.copy));
     expect(bodies.includes(Buffer.alloc(4096, 0x63))).toBe(true);
     expect(bodies.includes(Buffer.alloc(16, 0x61))).toBe(false);
+  });
+  it('a burst past 256 KiB goes out in parts during the turn, in order, and a full transport still holds the batch until drained()', async () => {
+    const writes: Buffer[] = [];
+    const fw = new FrameWriter((chunks) => {
+      writes.push(Buffer.concat(chunks));
+      return false; // above the high-water mark from the first write on
+    });
+    fw.maxPayload = 131064;
+    const cache = new PublishFrameCache();
+    for (let i = 0; i < 100; i++) writePublish(fw, 1, cache, '', 'q', 0, undefined, Buffer.alloc(4096, i));
+    expect(writes.length).toBeGreaterThan(0); // written before the turn ended
+    let settled = false;
+    const done = fw.whenWritten().then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.length).toBeGreaterThan(1);
+    expect(settled).toBe(false); // the transport is full: the publishes wait for its drain
+    fw.drained();
+    await done;
+    const all = Buffer.concat(writes);
+    let at = 0;
+    for (let i = 0; i < 100; i++) {
+      const k = all.indexOf(Buffer.alloc(4096, i), at);
+      expect(k, `body ${i} in order`).toBeGreaterThanOrEqual(at);
+      at = k + 4096;
+    }
   });
 });
