@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import type { Adapter, BenchClient } from './lib/adapter.js';
 import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
-import { encodePublishProps } from './lib/raw-extra.js';
 import { runExtra } from './lib/extra.js';
+import { drive, prefill, type DriveContext } from './lib/drive.js';
 import { WARMUP_FRACTION, warmUp, warmupCount } from './lib/warmup.js';
 import { appProps } from './lib/props.js';
 import type { Job, RunResult } from './lib/scenarios.js';
-import { CONFIRM_WINDOW, KINDS, PREFETCH, publishWindow } from './lib/scenarios.js';
+import { KINDS } from './lib/scenarios.js';
 import { findBeamPid, machineBusySeconds, percentile, processCpuSeconds } from './lib/sys.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -82,23 +82,20 @@ async function run(job: Job): Promise<RunResult> {
     }
     // ---- untimed set-up
     await side.queueDeclare(queue, { exclusive, args: expires });
-    if (job.kind === 'consume-ack' || job.kind === 'consume-noack') {
-      // with properties: every message carries the first property set
-      const tpl = props ? encodePublishProps(1, queue, payload, side.frameMax, props[0]!) : undefined;
-      await side.publishMany(queue, payload, job.n, { confirm: false, window: 0, ...(tpl ? { tpl } : {}) });
-      await waitDepth(side, queue, job.n, 120_000);
-    }
     if (job.kind === 'rpc') server = await startRpcServer(job.url, queue);
     const adapter = await loadAdapter(job.client);
     client = await adapter.connect(job.url);
-    let call: ((b: Buffer) => Promise<unknown>) | null = null;
-    if (job.kind === 'rpc') {
-      call = await client.rpc(queue);
-    }
-    await warmUp(
-      { job, client, side, payload, props, prefix: queue, call, waitDepth: (q, n, t) => waitDepth(side, q, n, t) },
-      job.warmup ?? warmupCount(job.kind, job.n, WARMUP_FRACTION),
-    );
+    const x: DriveContext = {
+      job,
+      client,
+      side,
+      payload,
+      props,
+      call: job.kind === 'rpc' ? await client.rpc(queue) : null,
+      waitDepth: (q, n, t) => waitDepth(side, q, n, t),
+    };
+    if (job.kind === 'consume-ack' || job.kind === 'consume-noack') await prefill(x, queue, job.n);
+    await warmUp(x, queue, job.warmup ?? warmupCount(job.kind, job.n, WARMUP_FRACTION));
     const lat = job.kind === 'rpc' ? new Float64Array(job.n) : null;
 
     // ---- timed
@@ -110,28 +107,7 @@ async function run(job: Job): Promise<RunResult> {
     const mach0 = machineBusySeconds();
     const h0 = process.hrtime.bigint();
     const t0 = performance.now();
-    switch (job.kind) {
-      case 'publish':
-        await client.publish(queue, payload, job.n, { confirm: false, window: publishWindow(job.size), ...(props ? { props } : {}) });
-        await waitDepth(side, queue, job.n, 120_000);
-        break;
-      case 'confirm':
-        await client.publish(queue, payload, job.n, { confirm: true, window: CONFIRM_WINDOW, ...(props ? { props } : {}) });
-        break;
-      case 'consume-ack':
-        await client.consume(queue, job.n, { noAck: false, prefetch: PREFETCH, readProps: !!props });
-        break;
-      case 'consume-noack':
-        await client.consume(queue, job.n, { noAck: true, prefetch: PREFETCH, readProps: !!props });
-        break;
-      case 'rpc':
-        for (let i = 0; i < job.n; i++) {
-          const s = performance.now();
-          await call!(payload);
-          lat![i] = performance.now() - s;
-        }
-        break;
-    }
+    await drive(x, queue, job.n, lat ?? undefined);
     const wallS = (performance.now() - t0) / 1000;
     const h1 = process.hrtime.bigint();
     const cpu = process.cpuUsage(cpu0);

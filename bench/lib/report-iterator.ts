@@ -43,14 +43,11 @@ export function renderVariants(meta: Meta, results: RunResult[]): string[] {
 
 /** variant CPU / ours CPU in each round where both succeeded. */
 function roundRatios(results: RunResult[], scenario: string, variant: string): number[] {
-  const cpu = new Map<string, number>();
-  for (const r of results) if (r.ok && r.scenario === scenario) cpu.set(`${r.round}/${r.client}`, r.cpuPer100k);
+  const ok = results.filter((r) => r.ok && r.scenario === scenario);
   const out: number[] = [];
-  for (const [key, v] of cpu) {
-    const [round, client] = key.split('/');
-    if (client !== variant) continue;
-    const base = cpu.get(`${round}/ours`);
-    if (base !== undefined) out.push(v / base);
+  for (const v of ok.filter((r) => r.client === variant)) {
+    const base = ok.find((r) => r.client === 'ours' && r.round === v.round);
+    if (base !== undefined) out.push(v.cpuPer100k / base.cpuPer100k);
   }
   return out;
 }

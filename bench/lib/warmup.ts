@@ -6,12 +6,8 @@
 // Every client gets the same warm-up; `npm run bench -- --warmup 0` turns
 // it off to see cold figures.
 
-import type { BenchClient } from './adapter.js';
-import type { AppProps } from './props.js';
-import type { RawConnection } from './raw.js';
-import { encodePublishProps } from './raw-extra.js';
+import { drive, prefill, type DriveContext } from './drive.js';
 import type { Job } from './scenarios.js';
-import { CONFIRM_WINDOW, PREFETCH, publishWindow } from './scenarios.js';
 
 /** The default warm-up: this fraction of the scenario's messages (at least 1000 RPC calls). */
 export const WARMUP_FRACTION = 0.25;
@@ -24,50 +20,16 @@ export function warmupCount(kind: Job['kind'], n: number, fraction: number): num
   return kind === 'rpc' ? Math.max(w, MIN_RPC_WARMUP) : w;
 }
 
-interface WarmContext {
-  job: Job;
-  client: BenchClient;
-  side: RawConnection;
-  payload: Buffer;
-  props: AppProps[] | undefined;
-  /** The queue name prefix of this run. */
-  prefix: string;
-  waitDepth(queue: string, n: number, timeoutMs: number): Promise<void>;
-  /** For rpc: one call. */
-  call: ((b: Buffer) => Promise<unknown>) | null;
-}
-
-/** Run `count` messages (or calls) of the job's kind through the client, on a side queue deleted afterwards. */
-export async function warmUp(x: WarmContext, count: number): Promise<void> {
+/** Run `count` messages (or calls) of the job's kind through the client; queued work goes to `<prefix>.warmup`, deleted afterwards. */
+export async function warmUp(x: DriveContext, prefix: string, count: number): Promise<void> {
   if (count === 0) return;
-  const { job, client, side, payload, props } = x;
-  if (job.kind === 'rpc') {
-    for (let i = 0; i < count; i++) await x.call!(payload);
-    return;
-  }
-  const queue = `${x.prefix}.warmup`;
-  await side.queueDeclare(queue, { args: { 'x-expires': 120_000 } });
+  if (x.job.kind === 'rpc') return drive(x, prefix, count); // the RPC server's queue
+  const queue = `${prefix}.warmup`;
+  await x.side.queueDeclare(queue, { args: { 'x-expires': 120_000 } });
   try {
-    switch (job.kind) {
-      case 'publish':
-        await client.publish(queue, payload, count, { confirm: false, window: publishWindow(job.size), ...(props ? { props } : {}) });
-        await x.waitDepth(queue, count, 120_000);
-        break;
-      case 'confirm':
-        await client.publish(queue, payload, count, { confirm: true, window: CONFIRM_WINDOW, ...(props ? { props } : {}) });
-        break;
-      case 'consume-ack':
-      case 'consume-noack': {
-        const tpl = props ? encodePublishProps(1, queue, payload, side.frameMax, props[0]!) : undefined;
-        await side.publishMany(queue, payload, count, { confirm: false, window: 0, ...(tpl ? { tpl } : {}) });
-        await x.waitDepth(queue, count, 120_000);
-        await client.consume(queue, count, { noAck: job.kind === 'consume-noack', prefetch: PREFETCH, readProps: !!props });
-        break;
-      }
-      default:
-        throw new Error(`no warm-up for ${job.kind}`);
-    }
+    if (x.job.kind === 'consume-ack' || x.job.kind === 'consume-noack') await prefill(x, queue, count);
+    await drive(x, queue, count);
   } finally {
-    await side.queueDelete(queue);
+    await x.side.queueDelete(queue);
   }
 }

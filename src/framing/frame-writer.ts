@@ -215,13 +215,23 @@ export class FrameWriter {
   /** Hand what this turn cut so far to the transport now (at a frame boundary); the batch still settles at the flush. */
   private writeEarly(): void {
     if (this.failure !== null) return;
+    if (this.handOver() === false) this.earlyFull = true;
+  }
+
+  /**
+   * Give the cut chunks to the transport, with the slabs it may hand back
+   * once they are written; returns whether it is below its high-water
+   * mark, or null when there was nothing to write.
+   */
+  private handOver(): boolean | null {
     const chunks = this.chunks;
     this.chunks = [];
     this.pending = 0;
     const retired = this.retired;
     if (retired.length > 0) this.retired = [];
     this.lastFlush = Date.now();
-    if (!this.sink(chunks, retired.length === 0 ? undefined : () => this.reuse(retired))) this.earlyFull = true;
+    if (chunks.length === 0) return null;
+    return this.sink(chunks, retired.length === 0 ? undefined : () => this.reuse(retired));
   }
 
   /** A slab whose bytes all went into chunks of this batch. */
@@ -272,9 +282,6 @@ export class FrameWriter {
     this.scheduled = false;
     if (this.failure !== null) return;
     this.cut();
-    const chunks = this.chunks;
-    this.chunks = [];
-    this.pending = 0;
     const w = this.w;
     if (w.pos > SLAB_SIZE / 2 || w.buf.length > SLAB_SIZE) {
       this.retire(w.buf);
@@ -283,13 +290,9 @@ export class FrameWriter {
     }
     const batch = this.batch;
     this.batch = null;
-    this.lastFlush = Date.now();
     // With nothing left to write, an early write's answer stands.
-    let below = !this.earlyFull;
+    const below = this.handOver() ?? !this.earlyFull;
     this.earlyFull = false;
-    const retired = this.retired;
-    if (retired.length > 0) this.retired = [];
-    if (chunks.length > 0) below = this.sink(chunks, retired.length === 0 ? undefined : () => this.reuse(retired));
     if (batch !== null) {
       if (below) batch.resolve();
       else this.draining.push(batch);
