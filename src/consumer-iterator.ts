@@ -14,6 +14,7 @@
 import type { BasicProperties } from '../generated/basic.js';
 import type { ConsumerHandle, ConsumerLifecycle, ConsumerSink, ConsumerState } from './consumer-state.js';
 import type { Envelope } from './framing/envelope.js';
+import { Fifo } from './fifo.js';
 import { Message, type MessageSettler } from './message.js';
 import { consumeTrace, traced } from './tracing.js';
 
@@ -46,8 +47,7 @@ interface Waiter {
 const DONE: IteratorResult<Message> = { done: true, value: undefined };
 
 export class Consumer implements AsyncIterable<Message>, ConsumerHandle, ConsumerSink {
-  private buffer: (Message | undefined)[] = [];
-  private head = 0;
+  private readonly buffer = new Fifo<Message>();
   private waiters: Waiter[] = [];
   /** The message last handed to the loop (settle: 'auto' acks it when the loop asks for the next). */
   private current: Message | null = null;
@@ -100,7 +100,7 @@ export class Consumer implements AsyncIterable<Message>, ConsumerHandle, Consume
   /** @internal The callback of the underlying consumer: one delivery. */
   readonly push = (_channel: unknown, body: Buffer, envelope: Envelope, properties: BasicProperties): void => {
     const m = new Message(body, envelope, properties, this.host.settler);
-    const w = this.waiters.shift();
+    const w = this.waiters.length === 0 ? undefined : this.waiters.shift();
     if (w !== undefined) {
       if (this.o.autoSettle) this.current = m;
       if (consumeTrace.hasSubscribers) traced.handOut(this.o.queue, envelope, properties);
@@ -108,7 +108,7 @@ export class Consumer implements AsyncIterable<Message>, ConsumerHandle, Consume
       return;
     }
     this.buffer.push(m);
-    if (!this.paused && this.buffer.length - this.head >= this.o.highWaterMark) {
+    if (!this.paused && this.buffer.length >= this.o.highWaterMark) {
       this.paused = true;
       this.host.pauseReading(this);
     }
@@ -162,28 +162,16 @@ export class Consumer implements AsyncIterable<Message>, ConsumerHandle, Consume
   }
 
   private take(): Message | undefined {
-    if (this.head === this.buffer.length) return undefined;
-    const m = this.buffer[this.head]!;
-    this.buffer[this.head++] = undefined;
-    if (this.head === this.buffer.length) {
-      this.buffer = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.buffer.length) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
-    if (this.paused && this.buffer.length - this.head <= this.o.highWaterMark >>> 1) this.unpause();
+    const m = this.buffer.shift();
+    if (this.paused && this.buffer.length <= this.o.highWaterMark >>> 1) this.unpause();
     return m;
   }
 
   /** Empty the buffer: give each message back (ack mode, channel open) or drop it. */
   private clear(how: 'requeue' | 'drop'): void {
-    const list = this.buffer;
-    const from = this.head;
-    this.buffer = [];
-    this.head = 0;
+    const list = this.buffer.drain();
     if (how === 'requeue' && !this.o.noAck) {
-      for (let i = from; i < list.length; i++) this.host.requeue(list[i]!.envelope.deliveryTag);
+      for (const m of list) this.host.requeue(m.envelope.deliveryTag);
     }
     this.unpause();
   }

@@ -6,6 +6,7 @@
 import type { Envelope } from './framing/envelope.js';
 import type { BasicConsume, BasicProperties } from '../generated/basic.js';
 import type { ConsumerLifecycle } from './consumer-state.js';
+import { Fifo } from './fifo.js';
 import { consumeTrace, traced } from './tracing.js';
 
 /** A consumer callback; `Ch` is the channel type it receives (Channel). */
@@ -38,8 +39,7 @@ export class Consumer<Ch> {
   inFlight = 0;
   /** The basic.consume the broker accepted (queue resolved): what recovery sends again; null until consume-ok. */
   recorded: BasicConsume | null = null;
-  private queue: (Delivery | undefined)[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<Delivery>();
   private pumping = false;
 
   constructor(
@@ -59,7 +59,7 @@ export class Consumer<Ch> {
    */
   deliver(body: Buffer, envelope: Envelope, properties: BasicProperties): void {
     if (
-      this.head === this.queue.length &&
+      this.queue.length === 0 &&
       this.ready &&
       !this.pumping &&
       this.inFlight < this.concurrency &&
@@ -81,11 +81,7 @@ export class Consumer<Ch> {
 
   /** Take every buffered delivery out (to reject them on cancel, or drop them on close). */
   takeBuffered(): Delivery[] {
-    const out: Delivery[] = [];
-    for (let i = this.head; i < this.queue.length; i++) out.push(this.queue[i]!);
-    this.queue = [];
-    this.head = 0;
-    return out;
+    return this.queue.drain();
   }
 
   /** Hand buffered deliveries to the callback while the concurrency allows. */
@@ -96,14 +92,9 @@ export class Consumer<Ch> {
       while (
         (this.state === 'active' || this.state === 'cancelled') &&
         this.inFlight < this.concurrency &&
-        this.head < this.queue.length
+        this.queue.length !== 0
       ) {
-        const d = this.queue[this.head]!;
-        this.queue[this.head++] = undefined;
-        if (this.head === this.queue.length) {
-          this.queue.length = 0;
-          this.head = 0;
-        }
+        const d = this.queue.shift()!;
         this.run(d.body, d.envelope, d.properties);
       }
     } finally {
