@@ -25,7 +25,7 @@ const BURSTS = [1, 10, 100];
 const body = Buffer.alloc(16);
 const properties: BasicProperties = {};
 let acks = 0;
-const settler = { noAck: false, ack: (): void => void acks++, nack(): void {}, reject(): void {} };
+const settler = { noAck: false, ack: (_deliveryTag: number): void => void acks++, nack(): void {}, reject(): void {} };
 const host = { settler, outstanding: () => true, requeue(): void {}, pauseReading(): void {}, resumeReading(): void {} };
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const envelope = (tag: number): Envelope => new Envelope('ctag', tag, '', 'q', false);
