@@ -12,8 +12,15 @@ import { FRAME_HEADER_SIZE } from './frame-parser.js';
 const SLAB_SIZE = 64 * 1024;
 /** The writer's first buffer: enough for the handshake and a few frames. */
 const FIRST_BUFFER_SIZE = 4 * 1024;
-/** Written-out slabs kept for reuse: fresh memory costs page faults on first touch. */
-const MAX_SPARE_SLABS = 32;
+/**
+ * Written-out slabs kept for reuse, at most (16 MiB): fresh memory costs a
+ * page fault per 4 KiB on first touch, which for a window of 4 KiB
+ * publishes cost more than copying the bodies. The pool shrinks back to
+ * MIN_SPARE_SLABS at the first frame after a quiet second (trimSpare).
+ */
+const MAX_SPARE_SLABS = 256;
+const MIN_SPARE_SLABS = 4;
+const QUIET_MS = 1000;
 /**
  * A burst that has filled this much goes to the transport at once, before
  * the end of the turn: one write of megabytes (a window of 4 KiB publishes)
@@ -243,6 +250,16 @@ export class FrameWriter {
     return this.spare.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
   }
 
+  /**
+   * At a turn's first frame: a writer that had been quiet for a second lets
+   * the pool go down to a few slabs (a past burst does not keep its
+   * megabytes; a heartbeat is such a frame); a busy one keeps them for the
+   * next burst.
+   */
+  private trimSpare(now: number): void {
+    if (now - this.lastFlush >= QUIET_MS && this.spare.length > MIN_SPARE_SLABS) this.spare.length = MIN_SPARE_SLABS;
+  }
+
   /** The transport is done with a batch: its retired slabs can be written over. */
   private reuse(slabs: Buffer[]): void {
     if (this.failure !== null) return;
@@ -274,6 +291,7 @@ export class FrameWriter {
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
+    this.trimSpare(Date.now());
     setImmediate(this.flush);
   }
 

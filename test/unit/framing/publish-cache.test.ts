@@ -2,7 +2,7 @@
 // what it writes must be exactly what encoding every publish from scratch
 // writes, whatever the sequence of exchanges, routing keys and flags.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeBasicPublish, type BasicPropertiesInit } from '../../../generated/index.js';
 import { FrameWriter } from '../../../src/framing/frame-writer.js';
 import { PublishFrameCache, writeContent, writePublish } from '../../../src/framing/publish-frames.js';
@@ -155,6 +155,38 @@ describe('FrameWriter.publish', () => {
       const k = all.indexOf(Buffer.alloc(4096, i), at);
       expect(k, `body ${i} in order`).toBeGreaterThanOrEqual(at);
       at = k + 4096;
+    }
+  });
+  it('keeps a burst of megabytes worth of slabs for the next burst, and lets them go after a quiet second', async () => {
+    const batches: Array<{ chunks: Uint8Array[]; written: (() => void) | undefined }> = [];
+    const fw = new FrameWriter((chunks, written) => {
+      batches.push({ chunks, written });
+      return true;
+    });
+    fw.maxPayload = 131064;
+    const cache = new PublishFrameCache();
+    /** 3.2 MiB of publishes in one turn (50 slabs), written out at once: the memory it used. */
+    const burst = async (): Promise<Set<ArrayBufferLike>> => {
+      const first = batches.length;
+      for (let i = 0; i < 800; i++) writePublish(fw, 1, cache, '', 'q', 0, undefined, Buffer.alloc(4096, i));
+      await fw.whenWritten();
+      const mine = batches.slice(first);
+      for (const b of mine) b.written?.();
+      return new Set(mine.flatMap((b) => b.chunks.map((c) => c.buffer)));
+    };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const a = await burst();
+      expect(a.size).toBeGreaterThan(40);
+      const b = await burst(); // right after: every slab of the same size comes from A
+      expect([...b].filter((x) => !a.has(x)).length).toBeLessThanOrEqual(1);
+      vi.setSystemTime(Date.now() + 1500);
+      const c = await burst(); // after a quiet second the pool was trimmed to a few slabs
+      const reused = [...c].filter((x) => a.has(x) || b.has(x)).length;
+      expect(reused).toBeGreaterThan(0);
+      expect(reused).toBeLessThanOrEqual(8);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
