@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWorker } from './lib/build.js';
-import { SCENARIOS, countFor, type Job, type RunResult } from './lib/scenarios.js';
+import { SCENARIOS, WARMUP_FRACTION, jobFor, type RunResult } from './lib/scenarios.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     const dir = path.join(here, 'results', 'profiles', `${client}-${id}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const job: Job = { round: 0, client, scenario: s.id, kind: s.kind, size: s.size, n: countFor(s, scale), url };
+    const job = jobFor(s, { round: 0, client, scale, url, warmup: WARMUP_FRACTION });
     const r = spawnSync(
       process.execPath,
       [...worker.execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}`, worker.entry, 'run', JSON.stringify(job)],

@@ -19,8 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Adapter } from './lib/adapter.js';
 import type { Job, RunResult } from './lib/scenarios.js';
-import { KINDS, SCENARIOS, countFor, selects } from './lib/scenarios.js';
-import { WARMUP_FRACTION, warmupCount } from './lib/warmup.js';
+import { SCENARIOS, WARMUP_FRACTION, jobFor, selects } from './lib/scenarios.js';
 import { freshMiBCostMs } from './lib/fresh.js';
 import { isVariant, renderSvg } from './lib/report.js';
 import { peersView, renderReport } from './lib/report-all.js';
@@ -237,18 +236,7 @@ async function main(): Promise<void> {
       const order = [...clients.slice(rot), ...clients.slice(0, rot)];
       for (const client of order) {
         if (!runs(client, s.id)) continue;
-        jobs.push({
-          round,
-          client,
-          scenario: s.id,
-          kind: s.kind,
-          size: s.size,
-          n: countFor(s, args.scale),
-          url: args.url,
-          ...(s.props ? { props: true } : {}),
-          ...(s.param !== undefined ? { param: s.param } : {}),
-          ...(KINDS.includes(s.kind) ? { warmup: warmupCount(s.kind, countFor(s, args.scale), args.warmup) } : {}),
-        });
+        jobs.push(jobFor(s, { round, client, scale: args.scale, url: args.url, warmup: args.warmup }));
       }
     }
   }

@@ -15,10 +15,10 @@ import type { Adapter, BenchClient } from './lib/adapter.js';
 import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
 import { runExtra } from './lib/extra.js';
 import { drive, prefill, type DriveContext } from './lib/drive.js';
-import { WARMUP_FRACTION, warmUp, warmupCount } from './lib/warmup.js';
+import { warmUp } from './lib/warmup.js';
 import { appProps } from './lib/props.js';
 import type { Job, RunResult } from './lib/scenarios.js';
-import { KINDS } from './lib/scenarios.js';
+import { KINDS, WARMUP_FRACTION, warmupCount } from './lib/scenarios.js';
 import { findBeamPid, machineBusySeconds, percentile, processCpuSeconds } from './lib/sys.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

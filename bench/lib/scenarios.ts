@@ -108,6 +108,34 @@ export function countFor(s: Scenario, scale: number): number {
   return Math.max(s.kind === 'rpc' ? 100 : 10, Math.round(s.base * scale));
 }
 
+/** The default warm-up: this fraction of the scenario's messages (at least 1000 RPC calls). */
+export const WARMUP_FRACTION = 0.25;
+export const MIN_RPC_WARMUP = 1000;
+
+/** How many messages (or calls) to warm up with for a job, given the runner's fraction. */
+export function warmupCount(kind: Job['kind'], n: number, fraction: number): number {
+  if (fraction <= 0) return 0;
+  const w = Math.max(1, Math.round(n * fraction));
+  return kind === 'rpc' ? Math.max(w, MIN_RPC_WARMUP) : w;
+}
+
+/** The job a runner hands a worker for scenario `s` (run.ts and profile.ts alike). */
+export function jobFor(s: Scenario, o: { round: number; client: string; scale: number; url: string; warmup: number }): Job {
+  const n = countFor(s, o.scale);
+  return {
+    round: o.round,
+    client: o.client,
+    scenario: s.id,
+    kind: s.kind,
+    size: s.size,
+    n,
+    url: o.url,
+    ...(s.props ? { props: true } : {}),
+    ...(s.param !== undefined ? { param: s.param } : {}),
+    ...(KINDS.includes(s.kind) ? { warmup: warmupCount(s.kind, n, o.warmup) } : {}),
+  };
+}
+
 /** Whether `pattern` (an id, kind, group or id prefix from --scenarios) selects s. */
 export function selects(s: Scenario, pattern: string): boolean {
   return s.id === pattern || (!s.optional && (s.kind === pattern || s.group === pattern || s.id.startsWith(pattern)));

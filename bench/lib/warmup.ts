@@ -7,18 +7,6 @@
 // it off to see cold figures.
 
 import { drive, prefill, type DriveContext } from './drive.js';
-import type { Job } from './scenarios.js';
-
-/** The default warm-up: this fraction of the scenario's messages (at least 1000 RPC calls). */
-export const WARMUP_FRACTION = 0.25;
-export const MIN_RPC_WARMUP = 1000;
-
-/** How many messages (or calls) to warm up with for a job, given the runner's fraction. */
-export function warmupCount(kind: Job['kind'], n: number, fraction: number): number {
-  if (fraction <= 0) return 0;
-  const w = Math.max(1, Math.round(n * fraction));
-  return kind === 'rpc' ? Math.max(w, MIN_RPC_WARMUP) : w;
-}
 
 /** Run `count` messages (or calls) of the job's kind through the client; queued work goes to `<prefix>.warmup`, deleted afterwards. */
 export async function warmUp(x: DriveContext, prefix: string, count: number): Promise<void> {
