@@ -22,6 +22,7 @@ import type { Job, RunResult } from './lib/scenarios.js';
 import { SCENARIOS, WARMUP_FRACTION, jobFor, selects } from './lib/scenarios.js';
 import { freshMiBCostMs } from './lib/fresh.js';
 import { isVariant, renderSvg } from './lib/report.js';
+import { PAIRED_SUFFIX } from './lib/paired.js';
 import { peersView, renderReport } from './lib/report-all.js';
 import { machineBusySeconds } from './lib/sys.js';
 import { buildWorker } from './lib/build.js';
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
   for (const c of clients) adapters.set(c, ((await import(`./adapters/${c}.js`)) as { default: Adapter }).default);
   const runs = (client: string, scenario: string): boolean => adapters.get(client)!.scenarios?.includes(scenario) ?? true;
 
+  const paired = clients.includes('ours') ? clients.filter(isVariant) : [];
   const jobs: Job[] = [];
   for (let round = 0; round < args.rounds; round++) {
     for (const [si, s] of scenarios.entries()) {
@@ -237,6 +239,10 @@ async function main(): Promise<void> {
       for (const client of order) {
         if (!runs(client, s.id)) continue;
         jobs.push(jobFor(s, { round, client, scale: args.scale, url: args.url, warmup: args.warmup }));
+      }
+      // a variant's consume scenarios also run paired with ours in one process (bench/lib/paired.ts)
+      for (const v of paired) {
+        if (runs(v, s.id) && s.kind.startsWith('consume')) jobs.push(jobFor(s, { round, client: v + PAIRED_SUFFIX, scale: args.scale, url: args.url, warmup: args.warmup }));
       }
     }
   }
@@ -256,7 +262,7 @@ async function main(): Promise<void> {
     command: `${WORKER_ARGS.length ? `WORKER_ARGS='${WORKER_ARGS.join(' ')}' ` : ''}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     scale: args.scale,
     rounds: args.rounds,
-    clients,
+    clients: [...clients, ...paired.map((v) => v + PAIRED_SUFFIX)],
     scenarios: scenarios.map((s) => s.id),
     node: process.version,
     cpus: os.cpus().length,

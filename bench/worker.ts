@@ -14,6 +14,7 @@ import os from 'node:os';
 import type { Adapter, BenchClient } from './lib/adapter.js';
 import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
 import { runExtra } from './lib/extra.js';
+import { isPaired, pairedVariant, runPaired } from './lib/paired.js';
 import { drive, prefill, type DriveContext } from './lib/drive.js';
 import { warmUp } from './lib/warmup.js';
 import { appProps } from './lib/props.js';
@@ -73,6 +74,11 @@ async function run(job: Job): Promise<RunResult> {
   const extraClients: BenchClient[] = [];
   const extraQueues: string[] = [];
   try {
+    if (isPaired(job.client)) {
+      const [base, variant] = [await loadAdapter('ours'), await loadAdapter(pairedVariant(job.client))];
+      const waitFor = (q: string, n: number, t: number): Promise<void> => waitDepth(side, q, n, t);
+      return await runPaired({ job, side, base, variant, prefix: queue, payload, waitDepth: waitFor, clients: extraClients, queues: extraQueues });
+    }
     if (!KINDS.includes(job.kind)) {
       const adapter = await loadAdapter(job.client);
       return await runExtra(

@@ -3,7 +3,7 @@
 // client's other forms against ours.
 
 import { renderExtras, renderGoals } from './report-goals.js';
-import { renderVariants } from './report-iterator.js';
+import { renderPaired, renderVariants } from './report-iterator.js';
 import { isVariant, renderTables, type Meta } from './report.js';
 import type { RunResult } from './scenarios.js';
 
@@ -14,7 +14,7 @@ export function peersView(meta: Meta): Meta {
 
 export function renderReport(meta: Meta, results: RunResult[]): string {
   const vsPeers = peersView(meta);
-  return [renderTables(vsPeers, results), '', ...renderExtras(vsPeers, results), '', ...renderGoals(vsPeers, results), '', ...renderVariants(meta, results)].join(
+  return [renderTables(vsPeers, results), '', ...renderExtras(vsPeers, results), '', ...renderGoals(vsPeers, results), '', ...renderVariants(meta, results), '', ...renderPaired(meta, results)].join(
     '\n',
   );
 }

@@ -7,6 +7,7 @@
 import type { RunResult } from './scenarios.js';
 import { SCENARIOS } from './scenarios.js';
 import { Table, agg, fmtNum, isVariant, row, type Meta } from './report.js';
+import { isPaired } from './paired.js';
 
 /** The most a variant may cost over the callback form, client CPU per message. */
 const GOAL = 1.1;
@@ -14,7 +15,7 @@ const GOAL = 1.1;
 export function renderVariants(meta: Meta, results: RunResult[]): string[] {
   const t = new Table(results);
   const out: string[] = [];
-  for (const variant of meta.clients.filter(isVariant)) {
+  for (const variant of meta.clients.filter((c) => isVariant(c) && !isPaired(c))) {
     const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id) && t.get(s.id, variant, 'cpuPer100k').count > 0);
     if (scen.length === 0 || !meta.clients.includes('ours')) continue;
     out.push(
@@ -36,6 +37,39 @@ export function renderVariants(meta: Meta, results: RunResult[]): string[] {
       out.push(
         row([s.id, cpu(base), cpu(other), `${fmtNum(ratio, 'ratio')}${spread}`, met, fmtNum(t.get(s.id, 'ours', 'rate').med, 'rate'), fmtNum(t.get(s.id, variant, 'rate').med, 'rate')]),
       );
+    }
+  }
+  return out;
+}
+
+/**
+ * The same comparison from the paired runs (bench/lib/paired.ts): both
+ * forms in one process, taking turns; the ratio of the medians, then the
+ * min–max of the ratio within each run.
+ */
+export function renderPaired(meta: Meta, results: RunResult[]): string[] {
+  const t = new Table(results);
+  const out: string[] = [];
+  for (const paired of meta.clients.filter(isPaired)) {
+    const scen = SCENARIOS.filter((s) => meta.scenarios.includes(s.id) && t.get(s.id, paired, 'cpuPer100k').count > 0);
+    if (scen.length === 0) continue;
+    out.push(
+      `### ${paired}: the same two forms in one process`,
+      '',
+      `Each run consumes its messages in chunks, the callback (ours) and the variant taking turns (ABBA), so both see the same heap and the same stretch of the broker's pace. Client CPU s/100k messages, medians over the runs (min–max); ratio of the medians, then its min–max within each run. Goal: CPU ratio ≤ ${GOAL.toFixed(2)}.`,
+      '',
+      row(['scenario', 'ours CPU (paired)', 'variant CPU (paired)', 'CPU ratio (per-run)', 'goal']),
+      row(['---', '---:', '---:', '---:', '---']),
+    );
+    for (const s of scen) {
+      const base = t.extra(s.id, paired, 'baseCpuPer100k');
+      const other = t.get(s.id, paired, 'cpuPer100k');
+      const ratio = other.med / base.med;
+      const perRun = agg(results.filter((r) => r.ok && r.scenario === s.id && r.client === paired).map((r) => r.cpuPer100k / (r.extra?.baseCpuPer100k ?? Number.NaN)));
+      const spread = perRun.count > 1 ? ` (${fmtNum(perRun.min, 'ratio')}–${fmtNum(perRun.max, 'ratio')})` : '';
+      const met = Number.isFinite(ratio) ? (ratio <= GOAL ? 'met' : 'not met') : '—';
+      const cpu = (a: typeof base): string => `${fmtNum(a.med, 'cpu')}${a.count > 1 ? ` (${fmtNum(a.min, 'cpu')}–${fmtNum(a.max, 'cpu')})` : ''}`;
+      out.push(row([s.id, cpu(base), cpu(other), `${fmtNum(ratio, 'ratio')}${spread}`, met]));
     }
   }
   return out;
