@@ -73,16 +73,16 @@ async function run(job: Job): Promise<RunResult> {
   const props = job.props ? appProps() : undefined;
   const extraClients: BenchClient[] = [];
   const extraQueues: string[] = [];
+  const waitFor = (q: string, n: number, t: number): Promise<void> => waitDepth(side, q, n, t);
   try {
     if (isPaired(job.client)) {
       const [base, variant] = [await loadAdapter('ours'), await loadAdapter(pairedVariant(job.client))];
-      const waitFor = (q: string, n: number, t: number): Promise<void> => waitDepth(side, q, n, t);
       return await runPaired({ job, side, base, variant, prefix: queue, payload, waitDepth: waitFor, clients: extraClients, queues: extraQueues });
     }
     if (!KINDS.includes(job.kind)) {
       const adapter = await loadAdapter(job.client);
       return await runExtra(
-        { job, side, adapter, prefix: queue, payload, waitDepth: (q, n, t) => waitDepth(side, q, n, t), clients: extraClients },
+        { job, side, adapter, prefix: queue, payload, waitDepth: waitFor, clients: extraClients },
         extraQueues,
       );
     }
@@ -98,7 +98,7 @@ async function run(job: Job): Promise<RunResult> {
       payload,
       props,
       call: job.kind === 'rpc' ? await client.rpc(queue) : null,
-      waitDepth: (q, n, t) => waitDepth(side, q, n, t),
+      waitDepth: waitFor,
     };
     if (job.kind === 'consume-ack' || job.kind === 'consume-noack') await prefill(x, queue, job.n);
     await warmUp(x, queue, job.warmup ?? warmupCount(job.kind, job.n, WARMUP_FRACTION));

@@ -100,7 +100,7 @@ export class Consumer implements AsyncIterable<Message>, ConsumerHandle, Consume
   /** @internal The callback of the underlying consumer: one delivery. */
   readonly push = (_channel: unknown, body: Buffer, envelope: Envelope, properties: BasicProperties): void => {
     const m = new Message(body, envelope, properties, this.host.settler);
-    const w = this.waiters.length === 0 ? undefined : this.waiters.shift();
+    const w = this.waiters.shift();
     if (w !== undefined) {
       if (this.o.autoSettle) this.current = m;
       if (consumeTrace.hasSubscribers) traced.handOut(this.o.queue, envelope, properties);

@@ -30,7 +30,11 @@ export class Fifo<T> {
     const item = this.slots[this.head];
     this.slots[this.head] = undefined;
     this.head = (this.head + 1) & (this.slots.length - 1);
-    if (--this.count === 0) this.reset(false);
+    // Emptied: start over at slot 0, and let a ring a past burst grew go.
+    if (--this.count === 0) {
+      this.head = 0;
+      if (this.slots.length > KEEP_SLOTS) this.slots = new Array<T | undefined>(MIN_SLOTS);
+    }
     return item;
   }
 
@@ -39,7 +43,9 @@ export class Fifo<T> {
     const out: T[] = new Array<T>(this.count);
     const mask = this.slots.length - 1;
     for (let i = 0; i < this.count; i++) out[i] = this.slots[(this.head + i) & mask]!;
-    this.reset(true);
+    this.slots = new Array<T | undefined>(MIN_SLOTS);
+    this.head = 0;
+    this.count = 0;
     return out;
   }
 
@@ -49,16 +55,5 @@ export class Fifo<T> {
     for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & (old.length - 1)];
     this.slots = next;
     this.head = 0;
-  }
-
-  /** Empty: start over at slot 0, and give back a large ring (`always`: the slots too). */
-  private reset(always: boolean): void {
-    this.head = 0;
-    this.count = 0;
-    if (always ? this.slots.length > MIN_SLOTS : this.slots.length > KEEP_SLOTS) {
-      this.slots = new Array<T | undefined>(MIN_SLOTS);
-    } else if (always) {
-      this.slots.fill(undefined);
-    }
   }
 }

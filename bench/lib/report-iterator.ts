@@ -12,6 +12,17 @@ import { isPaired } from './paired.js';
 /** The most a variant may cost over the callback form, client CPU per message. */
 const GOAL = 1.1;
 
+type Agg = ReturnType<typeof agg>;
+
+/** A median with its min–max (when there is more than one value). */
+const cpuCell = (a: Agg): string => `${fmtNum(a.med, 'cpu')}${a.count > 1 ? ` (${fmtNum(a.min, 'cpu')}–${fmtNum(a.max, 'cpu')})` : ''}`;
+
+/** The ratio of the medians, with the min–max of the per-round (or per-run) ratios. */
+const ratioCell = (ratio: number, perRound: Agg): string =>
+  `${fmtNum(ratio, 'ratio')}${perRound.count > 1 ? ` (${fmtNum(perRound.min, 'ratio')}–${fmtNum(perRound.max, 'ratio')})` : ''}`;
+
+const goalCell = (ratio: number): string => (Number.isFinite(ratio) ? (ratio <= GOAL ? 'met' : 'not met') : '—');
+
 export function renderVariants(meta: Meta, results: RunResult[]): string[] {
   const t = new Table(results);
   const out: string[] = [];
@@ -31,11 +42,8 @@ export function renderVariants(meta: Meta, results: RunResult[]): string[] {
       const other = t.get(s.id, variant, 'cpuPer100k');
       const ratio = other.med / base.med;
       const perRound = agg(roundRatios(results, s.id, variant));
-      const spread = perRound.count > 1 ? ` (${fmtNum(perRound.min, 'ratio')}–${fmtNum(perRound.max, 'ratio')})` : '';
-      const met = Number.isFinite(ratio) ? (ratio <= GOAL ? 'met' : 'not met') : '—';
-      const cpu = (a: typeof base): string => `${fmtNum(a.med, 'cpu')}${a.count > 1 ? ` (${fmtNum(a.min, 'cpu')}–${fmtNum(a.max, 'cpu')})` : ''}`;
       out.push(
-        row([s.id, cpu(base), cpu(other), `${fmtNum(ratio, 'ratio')}${spread}`, met, fmtNum(t.get(s.id, 'ours', 'rate').med, 'rate'), fmtNum(t.get(s.id, variant, 'rate').med, 'rate')]),
+        row([s.id, cpuCell(base), cpuCell(other), ratioCell(ratio, perRound), goalCell(ratio), fmtNum(t.get(s.id, 'ours', 'rate').med, 'rate'), fmtNum(t.get(s.id, variant, 'rate').med, 'rate')]),
       );
     }
   }
@@ -66,10 +74,7 @@ export function renderPaired(meta: Meta, results: RunResult[]): string[] {
       const other = t.get(s.id, paired, 'cpuPer100k');
       const ratio = other.med / base.med;
       const perRun = agg(results.filter((r) => r.ok && r.scenario === s.id && r.client === paired).map((r) => r.cpuPer100k / (r.extra?.baseCpuPer100k ?? Number.NaN)));
-      const spread = perRun.count > 1 ? ` (${fmtNum(perRun.min, 'ratio')}–${fmtNum(perRun.max, 'ratio')})` : '';
-      const met = Number.isFinite(ratio) ? (ratio <= GOAL ? 'met' : 'not met') : '—';
-      const cpu = (a: typeof base): string => `${fmtNum(a.med, 'cpu')}${a.count > 1 ? ` (${fmtNum(a.min, 'cpu')}–${fmtNum(a.max, 'cpu')})` : ''}`;
-      out.push(row([s.id, cpu(base), cpu(other), `${fmtNum(ratio, 'ratio')}${spread}`, met]));
+      out.push(row([s.id, cpuCell(base), cpuCell(other), ratioCell(ratio, perRun), goalCell(ratio)]));
     }
   }
   return out;
