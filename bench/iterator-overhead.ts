@@ -15,8 +15,8 @@
 import { Consumer } from '../src/consumer-iterator.js';
 import { ConsumerLifecycle } from '../src/consumer-state.js';
 import { Envelope } from '../src/framing/envelope.js';
-import { Fifo } from '../src/fifo.js';
 import type { BasicProperties } from '../generated/basic.js';
+import { forAwaitFloor } from './lib/forawait-floor.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -54,25 +54,12 @@ async function iterator(k: number): Promise<void> {
   await fed;
 }
 
-/** The floor: `for await` over the plainest iterator of ready values (a promise and a result per step), fed the same way. */
+/** The floor: `for await` over the plainest iterator of ready values (bench/lib/forawait-floor.ts), fed the same way. */
 async function floor(k: number): Promise<void> {
-  const ready = new Fifo<Envelope>();
-  let wake: ((r: IteratorResult<Envelope>) => void) | null = null;
-  const fed = feed(k, (e) => {
-    if (wake === null) return void ready.push(e);
-    wake({ done: false, value: e });
-    wake = null;
-  });
-  const it: AsyncIterable<Envelope> = {
-    [Symbol.asyncIterator]: () => ({
-      next: () =>
-        ready.length > 0
-          ? Promise.resolve({ done: false, value: ready.shift()! })
-          : new Promise<IteratorResult<Envelope>>((resolve) => (wake = resolve)),
-    }),
-  };
+  const feedFloor = forAwaitFloor<Envelope>();
+  const fed = feed(k, feedFloor.push);
   let n = 0;
-  for await (const e of it) {
+  for await (const e of feedFloor.iterable) {
     settler.ack(e.deliveryTag);
     if (++n === N) break;
   }

@@ -24,11 +24,13 @@ import { findBeamPid, machineBusySeconds, percentile, processCpuSeconds } from '
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function loadAdapter(name: string): Promise<Adapter> {
+/** An adapter module, loaded only by the runs that use it (a peer's run loads none of our client). */
+async function adapterModule<M = { default: Adapter }>(name: string): Promise<M> {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'mjs';
-  const mod = (await import(new URL(`./adapters/${name}.${ext}`, import.meta.url).href)) as { default: Adapter };
-  return mod.default;
+  return (await import(new URL(`./adapters/${name}.${ext}`, import.meta.url).href)) as M;
 }
+
+const loadAdapter = async (name: string): Promise<Adapter> => (await adapterModule(name)).default;
 
 async function waitDepth(side: RawConnection, queue: string, n: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -76,8 +78,9 @@ async function run(job: Job): Promise<RunResult> {
   const waitFor = (q: string, n: number, t: number): Promise<void> => waitDepth(side, q, n, t);
   try {
     if (isPaired(job.client)) {
-      const [base, variant] = [await loadAdapter('ours'), await loadAdapter(pairedVariant(job.client))];
-      return await runPaired({ job, side, base, variant, prefix: queue, payload, waitDepth: waitFor, clients: extraClients, queues: extraQueues });
+      const ours = await adapterModule<typeof import('./adapters/ours.js')>('ours');
+      const [base, variant, floor] = [ours.default, await loadAdapter(pairedVariant(job.client)), ours.oursAdapter('floor')];
+      return await runPaired({ job, side, base, variant, floor, prefix: queue, payload, waitDepth: waitFor, clients: extraClients, queues: extraQueues });
     }
     if (!KINDS.includes(job.kind)) {
       const adapter = await loadAdapter(job.client);

@@ -2,7 +2,9 @@
 // in API.md: fromUrl() → protocol.channel() → publish()/basicConsume(); RPC
 // through protocol.rpcClient() (direct reply-to). `oursAdapter('iterator')`
 // is the same client consuming with `for await` over channel.consume()
-// (bench/adapters/ours-iterator.ts), to compare the two consumer forms.
+// (bench/adapters/ours-iterator.ts), to compare the two consumer forms;
+// `oursAdapter('floor')` consumes with `for await` over the plainest async
+// iterator, the floor of any iterator (paired runs, bench/lib/paired.ts).
 // Back-pressure: without confirms a publish promise resolves once its frames
 // are handed to the socket and the socket is below its high-water mark; in
 // confirm mode it resolves on the broker's ack. Either way we keep a bounded
@@ -11,7 +13,8 @@
 import type { Adapter, BenchClient, ConsumeOptions } from '../lib/adapter.js';
 import { Countdown, pipeline, TS_HEADER } from '../lib/adapter.js';
 import type { AppProps } from '../lib/props.js';
-import { fromUrl, type Channel, type PropertiesInit } from '../../src/index.js';
+import { forAwaitFloor } from '../lib/forawait-floor.js';
+import { fromUrl, type Channel, type Envelope, type PropertiesInit } from '../../src/index.js';
 
 const toProps = (p: AppProps): PropertiesInit => ({
   contentType: p.contentType,
@@ -55,18 +58,39 @@ async function consumeWithIterator(ch: Channel, queue: string, n: number, o: Con
   return ids;
 }
 
-export type ConsumerForm = 'callback' | 'iterator';
+/**
+ * Consume n messages with `for await` over the plainest possible iterator
+ * (bench/lib/forawait-floor.ts) fed by a basicConsume() callback: what any
+ * iterator costs at least. Paired runs only (bench/lib/paired.ts).
+ */
+async function consumeWithFloor(ch: Channel, queue: string, n: number, o: ConsumeOptions): Promise<number> {
+  if (o.readProps) throw new Error('the for-await floor runs the bare consume scenarios only');
+  const feed = forAwaitFloor<Envelope>();
+  const { consumerTag } = await ch.basicConsume((_c, _body, env) => feed.push(env), { queueName: queue, noAck: o.noAck });
+  let got = 0;
+  for await (const env of feed.iterable) {
+    if (!o.noAck) ch.basicClientAck(env.deliveryTag);
+    if (++got === n) break;
+  }
+  await ch.basicCancel(consumerTag); // as leaving channel.consume()'s loop does
+  return 0;
+}
+
+export type ConsumerForm = 'callback' | 'iterator' | 'floor';
+const CONSUME: Record<ConsumerForm, typeof consumeWithCallback> = { callback: consumeWithCallback, iterator: consumeWithIterator, floor: consumeWithFloor };
 
 /** The adapter for this repository's client, consuming in the given form. */
 export function oursAdapter(form: ConsumerForm): Adapter {
-  const consumeIn = form === 'callback' ? consumeWithCallback : consumeWithIterator;
+  const consumeIn = CONSUME[form];
   return {
-    name: form === 'callback' ? 'ours' : 'ours-iterator',
+    name: { callback: 'ours', iterator: 'ours-iterator', floor: 'ours-floor' }[form],
     describe: () =>
-      form === 'callback'
-        ? 'amqp091 (src/): channel.publish() promises in a window, basicConsume() + basicClientAck(), protocol.rpcClient().call()'
-        : 'amqp091 (src/): for await over channel.consume() + msg.ack(); the consume scenarios at 16 B and 4 KiB only',
-    ...(form === 'iterator' ? { scenarios: ['consume-ack-16B', 'consume-ack-4KiB', 'consume-noack-16B', 'consume-noack-4KiB'] } : {}),
+      ({
+        callback: 'amqp091 (src/): channel.publish() promises in a window, basicConsume() + basicClientAck(), protocol.rpcClient().call()',
+        iterator: 'amqp091 (src/): for await over channel.consume() + msg.ack(); the consume scenarios at 16 B and 4 KiB only',
+        floor: 'amqp091 (src/): for await over the plainest async iterator fed by basicConsume(); in paired runs only',
+      })[form],
+    ...(form === 'callback' ? {} : { scenarios: ['consume-ack-16B', 'consume-ack-4KiB', 'consume-noack-16B', 'consume-noack-4KiB'] }),
     async connect(url: string): Promise<BenchClient> {
       let asyncError: Error | null = null;
       const [transport, protocol] = await fromUrl(url, {

@@ -1,11 +1,14 @@
-// A variant of our client measured against `ours` in one process: the two
-// consumer forms take turns over a run's messages in chunks (order ABBA),
-// each chunk on a queue topped up beforehand, untimed. Both forms then see
+// A variant of our client measured against `ours` in one process: the
+// consumer forms take turns over a run's messages in chunks (order ABC CBA),
+// each chunk on a queue topped up beforehand, untimed. All forms then see
 // the same heap and the same stretch of the broker's pace. The variant's own
 // fresh-process rows (`ours-iterator`) differ from `ours` in both, which at
 // 16 B moves the ratio more than the forms differ (docs/performance.md,
-// run J). Client `<variant>-paired`, e.g. `ours-iterator-paired`; its result
-// carries the callback form's figures in `extra`.
+// run J). The third form is the floor of any `for await` consumer
+// (oursAdapter('floor')): what the language's loop itself costs over the
+// callback, measured in the same run. Client `<variant>-paired`, e.g.
+// `ours-iterator-paired`; its result carries the callback form's and the
+// floor's figures in `extra`.
 
 import type { Adapter, BenchClient } from './adapter.js';
 import { prefill, type DriveContext } from './drive.js';
@@ -15,7 +18,7 @@ import { PREFETCH, WARMUP_FRACTION, warmupCount } from './scenarios.js';
 import { warmUp } from './warmup.js';
 
 export const PAIRED_SUFFIX = '-paired';
-/** Chunks per form: ABBA ABBA. */
+/** Chunks per form: ABC CBA ABC CBA. */
 const CHUNKS = 4;
 
 export const isPaired = (client: string): boolean => client.endsWith(PAIRED_SUFFIX);
@@ -26,6 +29,8 @@ export interface PairedContext {
   side: RawConnection;
   base: Adapter;
   variant: Adapter;
+  /** `for await` over the plainest iterator: the variant's floor. */
+  floor: Adapter;
   prefix: string;
   payload: Buffer;
   waitDepth(queue: string, n: number, timeoutMs: number): Promise<void>;
@@ -42,14 +47,15 @@ interface Form {
   got: number;
 }
 
-/** Run a paired consume job; `cpuPer100k` and `rate` are the variant's, `extra` the base form's. */
+/** Run a paired consume job; `cpuPer100k` and `rate` are the variant's, `extra` the base form's and the floor's. */
 export async function runPaired(p: PairedContext): Promise<RunResult> {
   const { job, side } = p;
   if (job.kind !== 'consume-ack' && job.kind !== 'consume-noack') throw new Error(`paired runs are consume scenarios, not ${job.kind}`);
   const noAck = job.kind === 'consume-noack';
   const forms: Form[] = [];
-  for (const [i, adapter] of [p.base, p.variant].entries()) {
-    const queue = `${p.prefix}.${i === 0 ? 'base' : 'variant'}`;
+  const roles = ['base', 'variant', 'floor'] as const;
+  for (const [i, adapter] of [p.base, p.variant, p.floor].entries()) {
+    const queue = `${p.prefix}.${roles[i]!}`;
     await side.queueDeclare(queue, { args: { 'x-expires': 120_000 } });
     p.queues.push(queue);
     const client = await adapter.connect(job.url);
@@ -61,9 +67,9 @@ export async function runPaired(p: PairedContext): Promise<RunResult> {
   for (const f of forms) await warmUp(contextOf(f), f.queue, warm);
 
   const chunk = Math.ceil(job.n / CHUNKS);
-  const order = [0, 1, 1, 0];
-  for (let c = 0; c < 2 * CHUNKS; c++) {
-    const f = forms[order[c % 4]!]!;
+  const order = [0, 1, 2, 2, 1, 0];
+  for (let c = 0; c < forms.length * CHUNKS; c++) {
+    const f = forms[order[c % order.length]!]!;
     const n = Math.min(chunk, job.n - f.got);
     if (n <= 0) continue;
     // untimed: enough messages for this chunk (noAck deliveries in flight when a chunk stops are gone)
@@ -76,7 +82,7 @@ export async function runPaired(p: PairedContext): Promise<RunResult> {
     f.cpuS += (cpu.user + cpu.system) / 1e6;
     f.got += n;
   }
-  const [base, variant] = forms as [Form, Form];
+  const [base, variant, floor] = forms as [Form, Form, Form];
   const per100k = (f: Form): number => (f.cpuS * 100_000) / f.got;
   return {
     ...job,
@@ -90,6 +96,6 @@ export async function runPaired(p: PairedContext): Promise<RunResult> {
     otherCores: Number.NaN,
     loadavg1: Number.NaN,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
-    extra: { baseCpuPer100k: per100k(base), baseRate: base.got / base.wallS },
+    extra: { baseCpuPer100k: per100k(base), baseRate: base.got / base.wallS, floorCpuPer100k: per100k(floor), floorRate: floor.got / floor.wallS },
   };
 }
