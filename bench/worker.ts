@@ -8,6 +8,7 @@
 // a safety net should the process die).
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -23,6 +24,21 @@ import { KINDS, WARMUP_FRACTION, warmupCount } from './lib/scenarios.js';
 import { findBeamPid, machineBusySeconds, percentile, processCpuSeconds } from './lib/sys.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The queue-name prefix of one run: the scenario and 8 random hex digits,
+ * the same length for every client, so every client's deliveries carry a
+ * routing key of the same size. It must also stay short: RabbitMQ delivers
+ * at about half the rate once a routing key (here the queue name) is
+ * longer than 64 bytes (measured: 16 B no-ack deliveries at ~200k/s with
+ * 64 bytes, ~90k/s with 65; docs/performance.md, run K). Names derived from
+ * it add at most 7 bytes ('.warmup').
+ */
+function runPrefix(scenario: string): string {
+  const prefix = `bench.${scenario}.${randomBytes(4).toString('hex')}`;
+  if (Buffer.byteLength(prefix) > 64 - '.warmup'.length) throw new Error(`queue prefix ${prefix} is too long: keep queue names within 64 bytes`);
+  return prefix;
+}
 
 /** An adapter module, loaded only by the runs that use it (a peer's run loads none of our client). */
 async function adapterModule<M = { default: Adapter }>(name: string): Promise<M> {
@@ -66,7 +82,7 @@ async function startRpcServer(url: string, queue: string): Promise<ChildProcess>
 
 async function run(job: Job): Promise<RunResult> {
   const side = await RawConnection.open(parseUrl(job.url));
-  const queue = `bench.${job.scenario}.${job.client}.${process.pid}.${Date.now().toString(36)}`;
+  const queue = runPrefix(job.scenario);
   const payload = body(job.size);
   const expires = { 'x-expires': 120_000 };
   let server: ChildProcess | null = null;

@@ -53,9 +53,8 @@ export async function runPaired(p: PairedContext): Promise<RunResult> {
   if (job.kind !== 'consume-ack' && job.kind !== 'consume-noack') throw new Error(`paired runs are consume scenarios, not ${job.kind}`);
   const noAck = job.kind === 'consume-noack';
   const forms: Form[] = [];
-  const roles = ['base', 'variant', 'floor'] as const;
   for (const [i, adapter] of [p.base, p.variant, p.floor].entries()) {
-    const queue = `${p.prefix}.${roles[i]!}`;
+    const queue = `${p.prefix}.${i}`; // one length for all forms (see the worker's runPrefix)
     await side.queueDeclare(queue, { args: { 'x-expires': 120_000 } });
     p.queues.push(queue);
     const client = await adapter.connect(job.url);
