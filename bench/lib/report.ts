@@ -1,7 +1,7 @@
 // Markdown tables and the hand-written SVG chart from a list of RunResults.
 
 import type { RunResult } from './scenarios.js';
-import { SCENARIOS } from './scenarios.js';
+import { MIN_RPC_WARMUP, SCENARIOS } from './scenarios.js';
 import { median } from './sys.js';
 
 export interface Meta {
@@ -227,7 +227,7 @@ export function renderTables(meta: Meta, results: RunResult[]): string {
     meta.warmup === undefined
       ? 'Warm-up: 50 untimed RPC calls; none for the other scenarios (runs before bench/lib/warmup.ts).'
       : meta.warmup > 0
-        ? `Warm-up: before its timed window each run passed ${Math.round(meta.warmup * 100)}% of its message count (RPC: at least 1000 calls) through the same client, untimed, on a side queue (bench/lib/warmup.ts); every client alike.`
+        ? `Warm-up: before its timed window each run passed ${Math.round(meta.warmup * 100)}% of its message count (RPC: at least ${MIN_RPC_WARMUP} calls) through the same client, untimed, on a side queue (bench/lib/warmup.ts); every client alike.`
         : 'Warm-up: none (--warmup 0): the timed windows include V8 compiling each client\'s code.',
   );
   out.push(

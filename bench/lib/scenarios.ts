@@ -108,9 +108,16 @@ export function countFor(s: Scenario, scale: number): number {
   return Math.max(s.kind === 'rpc' ? 100 : 10, Math.round(s.base * scale));
 }
 
-/** The default warm-up: this fraction of the scenario's messages (at least 1000 RPC calls). */
+/** The default warm-up: this fraction of the scenario's messages (at least MIN_RPC_WARMUP RPC calls). */
 export const WARMUP_FRACTION = 0.25;
-export const MIN_RPC_WARMUP = 1000;
+/**
+ * An RPC call runs each client's per-call code once, so a few thousand
+ * calls pass before V8 has compiled it: after 1000 calls V8's background
+ * threads still took 20–40% of a client's CPU in a 3500-call window
+ * (ours 110 ms, amqp-client 70, raw 20-40; per-thread CPU from /proc),
+ * after 5000 they took 0–20 ms for every client (docs/performance.md, run K).
+ */
+export const MIN_RPC_WARMUP = 5000;
 
 /** How many messages (or calls) to warm up with for a job, given the runner's fraction. */
 export function warmupCount(kind: Job['kind'], n: number, fraction: number): number {
