@@ -62,7 +62,12 @@ export interface RpcReply {
 interface Waiting {
   resolve(reply: RpcReply): void;
   reject(err: unknown): void;
-  timer: NodeJS.Timeout | null;
+  /** When the call times out (performance.now() ms; Infinity: never). */
+  deadline: number;
+  /** What the TimeoutError says: the call's exchange, routing key and timeout. */
+  exchange: string;
+  routingKey: string;
+  timeout: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | null;
 }
@@ -96,6 +101,15 @@ export function openRpcClient(protocol: RpcProtocol, o: RpcClientOptions = {}): 
 /** Calls over direct reply-to; made by `protocol.rpcClient()`. */
 export class RpcClient {
   private readonly waiting = new Map<string, Waiting>();
+  /**
+   * One timer for all waiting calls, due at the earliest deadline: a timer
+   * per call cost a setTimeout and a clearTimeout each (~2.5 µs, a tenth
+   * of a call's JS). Unref'd: a waiting call's socket keeps the process up.
+   * It may outlive the calls it was set for; it then fires once, finds
+   * nothing due, and stops.
+   */
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue = Infinity;
   private dropped = 0;
   private seq = 0;
   private closed = false;
@@ -183,14 +197,10 @@ export class RpcClient {
     signal: AbortSignal | undefined,
   ): Promise<RpcReply> {
     return new Promise<RpcReply>((resolve, reject) => {
-      const w: Waiting = { resolve, reject, timer: null, signal, onAbort: null };
+      const deadline = timeout <= MAX_TIMER ? performance.now() + timeout : Infinity;
+      const w: Waiting = { resolve, reject, deadline, exchange, routingKey, timeout, signal, onAbort: null };
       this.waiting.set(correlationId, w);
-      if (timeout <= MAX_TIMER) {
-        w.timer = setTimeout(() => {
-          w.timer = null;
-          this.fail(correlationId, new TimeoutError(`rpc call to exchange '${exchange}', routing key '${routingKey}': no reply within ${timeout} ms`));
-        }, timeout);
-      }
+      if (deadline < this.timerDue) this.armTimer(deadline);
       if (signal !== undefined) {
         w.onAbort = () => this.fail(correlationId, signal.reason);
         signal.addEventListener('abort', w.onAbort, { once: true });
@@ -245,6 +255,7 @@ export class RpcClient {
   private failAll(err: unknown): void {
     const all = [...this.waiting.values()];
     this.waiting.clear();
+    this.stopTimer();
     for (const w of all) {
       this.release(w);
       w.reject(err);
@@ -252,9 +263,37 @@ export class RpcClient {
   }
 
   private release(w: Waiting): void {
-    if (w.timer !== null) clearTimeout(w.timer);
-    w.timer = null;
     if (w.onAbort !== null) w.signal?.removeEventListener('abort', w.onAbort);
     w.onAbort = null;
   }
+
+  /** Set the shared timer to fire at `due` (earlier than it was). */
+  private armTimer(due: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(this.expire, Math.max(0, due - performance.now()));
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDue = Infinity;
+  }
+
+  /** The shared timer fired: fail the calls that are due, then wait for the next deadline. */
+  private readonly expire = (): void => {
+    this.timer = null;
+    this.timerDue = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, w] of this.waiting) {
+      // Node's timers run on the event loop's cached clock and can fire a little before
+      // performance.now() reaches the deadline: such a call is not due yet, the timer is set again.
+      if (w.deadline <= now) {
+        this.fail(id, new TimeoutError(`rpc call to exchange '${w.exchange}', routing key '${w.routingKey}': no reply within ${w.timeout} ms`));
+      } else if (w.deadline < next) next = w.deadline;
+    }
+    if (next !== Infinity) this.armTimer(next);
+  };
 }

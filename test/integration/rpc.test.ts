@@ -102,6 +102,35 @@ describe('rpcClient and rpcServer', () => {
     expect(await rejectionOf(client.call('', q, 'x', undefined, { timeout: 0 }))).toBeInstanceOf(TypeError);
   });
 
+  it('calls with different timeouts each time out at their own deadline, whatever the order they were made in', async () => {
+    let q: string;
+    ({ s, q } = await withQueue('rpc-deadlines'));
+    // Nobody consumes q: no call gets a reply. One timer serves all calls (rpc-client.ts),
+    // so a shorter call made after a longer one must bring it forward.
+    const client = await s.protocol.rpcClient({ timeout: 5000 });
+    const t0 = performance.now();
+    const elapsed = (p: Promise<unknown>): Promise<number> =>
+      p.then(
+        () => Number.NaN,
+        (err: unknown) => (err instanceof TimeoutError ? performance.now() - t0 : Number.NaN),
+      );
+    const long = elapsed(client.call('', q, 'long', undefined, { timeout: 1500 }));
+    const short = elapsed(client.call('', q, 'short', undefined, { timeout: 100 }));
+    const mid = elapsed(client.call('', q, 'mid', undefined, { timeout: 400 }));
+    const [tShort, tMid] = [await short, await mid];
+    expect(tShort).toBeGreaterThanOrEqual(99);
+    expect(tShort).toBeLessThan(1000);
+    expect(tMid).toBeGreaterThanOrEqual(399);
+    expect(tMid).toBeLessThan(1300);
+    expect(client.pending).toBe(1);
+    expect(await long).toBeGreaterThanOrEqual(1499);
+    expect(client.pending).toBe(0);
+    // After the timer has run dry, a new call gets its own deadline again.
+    const t1 = performance.now();
+    expect(await rejectionOf(client.call('', q, 'again', undefined, { timeout: 100 }))).toBeInstanceOf(TimeoutError);
+    expect(performance.now() - t1).toBeLessThan(1000);
+  });
+
   it('a request that routes nowhere rejects at once with MessageReturned (312 NO_ROUTE)', async () => {
     s = await openSession();
     const client = await s.protocol.rpcClient();
