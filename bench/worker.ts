@@ -31,7 +31,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * routing key of the same size. It must also stay short: RabbitMQ delivers
  * at about half the rate once a routing key (here the queue name) is
  * longer than 64 bytes (measured: 16 B no-ack deliveries at ~200k/s with
- * 64 bytes, ~90k/s with 65; docs/performance.md, run K). Names derived from
+ * 64 bytes, ~90k/s with 65; docs/performance.md, run L). Names derived from
  * it add at most 7 bytes ('.warmup').
  */
 function runPrefix(scenario: string): string {

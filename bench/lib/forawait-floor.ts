@@ -2,7 +2,7 @@
 // values pushed to it (a ring buffer, one promise and one result object per
 // step, nothing else). What a loop over it costs above a callback is what
 // the language's `for await` itself costs, so an iterator can come close to
-// it but not below (docs/performance.md, "the iterator's floor").
+// it but not below (docs/performance.md, run L).
 // Used in-process by bench/iterator-overhead.ts and against the broker by
 // the paired runs (bench/lib/paired.ts, through oursAdapter('floor')).
 

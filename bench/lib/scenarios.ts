@@ -115,7 +115,7 @@ export const WARMUP_FRACTION = 0.25;
  * calls pass before V8 has compiled it: after 1000 calls V8's background
  * threads still took 20–40% of a client's CPU in a 3500-call window
  * (ours 110 ms, amqp-client 70, raw 20-40; per-thread CPU from /proc),
- * after 5000 they took 0–20 ms for every client (docs/performance.md, run K).
+ * after 5000 they took 0–20 ms for every client (docs/performance.md, run L).
  */
 export const MIN_RPC_WARMUP = 5000;
 
