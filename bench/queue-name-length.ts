@@ -10,7 +10,7 @@
 // with the client. The benchmark keeps its queue names short and of one
 // length per scenario (bench/worker.ts, runPrefix).
 
-import { RawConnection, parseUrl } from './lib/raw.js';
+import { RawConnection, parseUrl, waitDepth } from './lib/raw.js';
 import { fromUrl } from '../src/index.js';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
@@ -27,11 +27,7 @@ transport.socket.on('data', () => reads++);
 async function fill(queue: string): Promise<void> {
   await side.queueDeclare(queue, { args: { 'x-expires': 60_000 } });
   await side.publishMany(queue, body, N, { confirm: false, window: 0 });
-  for (;;) {
-    const { messageCount } = await side.queueDeclare(queue, { passive: true });
-    if (messageCount >= N) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitDepth(side, queue, N, 120_000);
 }
 
 /** Consume the queue's N messages; msg/s, client CPU µs per message, socket reads per 100 messages. */

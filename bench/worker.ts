@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import type { Adapter, BenchClient } from './lib/adapter.js';
-import { RawConnection, encodePublish, parseUrl, readReplyProps } from './lib/raw.js';
+import { RawConnection, encodePublish, parseUrl, readReplyProps, waitDepth } from './lib/raw.js';
 import { runExtra } from './lib/extra.js';
 import { isPaired, pairedVariant, runPaired } from './lib/paired.js';
 import { drive, prefill, type DriveContext } from './lib/drive.js';
@@ -48,15 +48,6 @@ async function adapterModule<M = { default: Adapter }>(name: string): Promise<M>
 
 const loadAdapter = async (name: string): Promise<Adapter> => (await adapterModule(name)).default;
 
-async function waitDepth(side: RawConnection, queue: string, n: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { messageCount } = await side.queueDeclare(queue, { passive: true });
-    if (messageCount >= n) return;
-    if (Date.now() > deadline) throw new Error(`queue ${queue} holds ${messageCount} of ${n} messages after ${timeoutMs} ms`);
-    await sleep(1);
-  }
-}
 
 function body(size: number): Buffer {
   const b = Buffer.allocUnsafe(size);

@@ -592,3 +592,14 @@ export class RawConnection {
     await Promise.race([done, this.failed()]);
   }
 }
+
+/** Poll until `queue` holds at least n messages (the broker counts them asynchronously after a publish). */
+export async function waitDepth(side: RawConnection, queue: string, n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { messageCount } = await side.queueDeclare(queue, { passive: true });
+    if (messageCount >= n) return;
+    if (Date.now() > deadline) throw new Error(`queue ${queue} holds ${messageCount} of ${n} messages after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
