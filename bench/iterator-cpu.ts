@@ -8,6 +8,7 @@
 // iterator's highWaterMark (default 1000).
 
 import { connect, type Channel } from '../src/index.js';
+import { publishConfirmed } from './lib/fill.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -17,11 +18,7 @@ const ch = await p.channel();
 async function fill(queue: string, body: Buffer): Promise<void> {
   const pub = await p.channel();
   await pub.confirmSelect();
-  for (let i = 0; i < N; i += 5000) {
-    const batch: Promise<void>[] = [];
-    for (let k = i; k < Math.min(N, i + 5000); k++) batch.push(pub.publish(body, '', queue));
-    await Promise.all(batch);
-  }
+  await publishConfirmed(pub, queue, body, N);
   await pub.close();
 }
 

@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../src/index.js';
+import { publishConfirmed } from './lib/fill.js';
 
 const [, , arg1, arg2] = process.argv;
 const port = Number(process.env.AMQP_PORT ?? 5672);
@@ -26,11 +27,7 @@ if (arg1 === 'publish') {
   await ch.confirmSelect();
   const body = Buffer.alloc(16, 1);
   const n = Number(arg2);
-  for (let i = 0; i < n; i += 10_000) {
-    const batch: Promise<void>[] = [];
-    for (let k = i; k < Math.min(n, i + 10_000); k++) batch.push(ch.publish(body, '', process.env.QUEUE!));
-    await Promise.all(batch);
-  }
+  await publishConfirmed(ch, process.env.QUEUE!, body, n, 10_000);
   await p.close();
   t.close();
 } else {

@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Channel } from '../src/index.js';
 import type { Envelope } from '../src/framing/envelope.js';
 import { forAwaitFloor } from './lib/forawait-floor.js';
+import { publishConfirmed } from './lib/fill.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 6);
@@ -42,11 +43,7 @@ function readCalls(): number {
 async function fill(queue: string, body: Buffer): Promise<void> {
   const pub = await protocol.channel();
   await pub.confirmSelect();
-  for (let i = 0; i < N; i += 5000) {
-    const batch: Promise<void>[] = [];
-    for (let k = i; k < Math.min(N, i + 5000); k++) batch.push(pub.publish(body, '', queue));
-    await Promise.all(batch);
-  }
+  await publishConfirmed(pub, queue, body, N);
   await pub.close();
 }
 
