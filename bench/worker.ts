@@ -143,6 +143,8 @@ async function run(job: Job): Promise<RunResult> {
       wallS,
       rate: job.n / wallS,
       clientCpuS,
+      clientUserS: cpu.user / 1e6,
+      clientSysS: cpu.system / 1e6,
       cpuPer100k: clientCpuS * per100k,
       brokerCpuS,
       brokerCpuPer100k: brokerCpuS * per100k,

@@ -171,6 +171,9 @@ export interface RunResult extends Job {
   /** messages (or calls) per second */
   rate: number;
   clientCpuS: number;
+  /** The part of clientCpuS spent in user mode, and in the kernel (RPC: equal kernel time for every client, 2026-12-03). */
+  clientUserS?: number;
+  clientSysS?: number;
   /** client-process CPU seconds per 100k messages */
   cpuPer100k: number;
   brokerCpuS: number;
