@@ -171,7 +171,7 @@ export interface RunResult extends Job {
   /** messages (or calls) per second */
   rate: number;
   clientCpuS: number;
-  /** The part of clientCpuS spent in user mode, and in the kernel (RPC: equal kernel time for every client, 2026-12-03). */
+  /** clientCpuS split: user mode and kernel (docs/performance.md, "RPC against the floor", uses it). */
   clientUserS?: number;
   clientSysS?: number;
   /** client-process CPU seconds per 100k messages */
