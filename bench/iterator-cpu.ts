@@ -8,19 +8,12 @@
 // iterator's highWaterMark (default 1000).
 
 import { connect, type Channel } from '../src/index.js';
-import { publishConfirmed } from './lib/fill.js';
+import { fillQueue } from './lib/fill.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const [t, p] = await connect({ host: '127.0.0.1', port: Number(process.env.AMQP_PORT ?? 5672) });
 const ch = await p.channel();
-
-async function fill(queue: string, body: Buffer): Promise<void> {
-  const pub = await p.channel();
-  await pub.confirmSelect();
-  await publishConfirmed(pub, queue, body, N);
-  await pub.close();
-}
 
 /** CPU microseconds per message to consume N messages from `queue`. */
 async function consume(c: Channel, queue: string, form: 'callback' | 'iterator', noAck: boolean): Promise<number> {
@@ -57,7 +50,7 @@ for (const size of [16, 4096]) {
     for (let r = 0; r < ROUNDS; r++) {
       for (const form of r % 2 === 0 ? (['callback', 'iterator'] as const) : (['iterator', 'callback'] as const)) {
         const { queue } = await ch.queueDeclare('', { exclusive: true });
-        await fill(queue, body);
+        await fillQueue(p, queue, body, N);
         const c = await p.channel();
         results[form].push(await consume(c, queue, form, noAck));
         await c.close();

@@ -16,10 +16,10 @@
 // medians themselves compare the forms at about equal wake-ups.
 
 import { readFileSync } from 'node:fs';
-import { connect, type Channel } from '../src/index.js';
-import type { Envelope } from '../src/framing/envelope.js';
+import { fromUrl, type Channel, type Envelope } from '../src/index.js';
 import { forAwaitFloor } from './lib/forawait-floor.js';
-import { publishConfirmed } from './lib/fill.js';
+import { fillQueue } from './lib/fill.js';
+import { median } from './lib/sys.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 6);
@@ -28,9 +28,7 @@ const NO_ACK = (process.argv[5] ?? 'noack') === 'noack';
 const FORMS = ['callback', 'iterator', 'floor'] as const;
 type Form = (typeof FORMS)[number];
 
-const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
-const { hostname, port } = new URL(url);
-const [, protocol] = await connect({ host: hostname, port: Number(port || 5672) });
+const [, protocol] = await fromUrl(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/');
 const admin = await protocol.channel();
 
 /** Read syscalls of this process so far (each socket read is one). */
@@ -38,13 +36,6 @@ function readCalls(): number {
   const m = /^syscr: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
   if (m === null) throw new Error('/proc/self/io has no syscr line: this script needs Linux');
   return Number(m[1]);
-}
-
-async function fill(queue: string, body: Buffer): Promise<void> {
-  const pub = await protocol.channel();
-  await pub.confirmSelect();
-  await publishConfirmed(pub, queue, body, N);
-  await pub.close();
 }
 
 async function consume(ch: Channel, queue: string, form: Form): Promise<void> {
@@ -91,7 +82,7 @@ const runs: Run[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   for (const form of r % 2 === 0 ? FORMS : [...FORMS].reverse()) {
     const { queue } = await admin.queueDeclare('', { exclusive: true });
-    await fill(queue, Buffer.alloc(SIZE, 7));
+    await fillQueue(protocol, queue, Buffer.alloc(SIZE, 7), N);
     const ch = await protocol.channel();
     await ch.basicQos({ prefetchCount: 1000 });
     const reads0 = readCalls();
@@ -129,7 +120,6 @@ function fit(rs: Run[]): { perRead: number; perMessage: Record<Form, number> } {
   return { perRead, perMessage };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const { perRead, perMessage } = fit(runs);
 /** The reads per message the forms are compared at: the median over all runs. */
 const typicalReads = median(runs.map((r) => r.reads));
@@ -147,13 +137,13 @@ console.log(
   '| form | CPU µs/msg, median (min–max) | median / callback | messages per read, median (min–max) | per message alone µs | CPU µs/msg at equal reads | at equal reads / callback |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-const medianCpu = (f: Form): number => median(runs.filter((r) => r.form === f).map((r) => r.cpu));
+const callbackCpu = median(runs.filter((r) => r.form === 'callback').map((r) => r.cpu));
 for (const f of FORMS) {
   const own = runs.filter((r) => r.form === f);
   const cpu = own.map((r) => r.cpu);
   const perReadMsgs = own.map((r) => 1 / r.reads);
   const range = (xs: number[], d: number): string => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   console.log(
-    `| ${f} | ${range(cpu, 2)} | ${(medianCpu(f) / medianCpu('callback')).toFixed(2)}× | ${range(perReadMsgs, 1)} | ${fitted ? `${perMessage[f].toFixed(2)} | ${atTypical(f).toFixed(2)} | ${(atTypical(f) / atTypical('callback')).toFixed(2)}×` : 'n/a | n/a | n/a'} |`,
+    `| ${f} | ${range(cpu, 2)} | ${(median(cpu) / callbackCpu).toFixed(2)}× | ${range(perReadMsgs, 1)} | ${fitted ? `${perMessage[f].toFixed(2)} | ${atTypical(f).toFixed(2)} | ${(atTypical(f) / atTypical('callback')).toFixed(2)}×` : 'n/a | n/a | n/a'} |`,
   );
 }
